@@ -1,0 +1,1 @@
+"""UI-free engine: scanning, decoding, features, ANN index, pair scoring, export. Never imports Qt."""

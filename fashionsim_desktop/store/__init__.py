@@ -1,0 +1,1 @@
+"""Storage: the catalogue database (all SQL lives here) and where catalogues are kept."""
