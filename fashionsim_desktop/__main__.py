@@ -1,0 +1,25 @@
+"""Entry point: `fashionsim COMMAND ...` runs the CLI; `fashionsim [FOLDER]` opens the window."""
+from __future__ import annotations
+
+import sys
+
+from .cli import build_parser, main as cli_main
+
+CLI_COMMANDS = {"index", "pairs", "decide", "undo", "keeper", "groups", "export", "errors", "search", "-h", "--help"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in CLI_COMMANDS:
+        return cli_main(argv)
+    try:
+        from .ui.app import run_app
+    except ImportError as exc:
+        print(f"fashionsim: the desktop window is not available ({exc}). "
+              f"Use a command: {', '.join(sorted(CLI_COMMANDS - {'-h', '--help'}))}", file=sys.stderr)
+        return 1
+    return run_app(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

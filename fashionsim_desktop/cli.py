@@ -1,0 +1,325 @@
+"""`fashionsim` command line: headless commands over the core.
+
+    fashionsim index [FOLDER] [--catalog DIR] [--workers N]
+    fashionsim pairs [--min-score S] [--format table|csv|json]
+    fashionsim decide PATH_A PATH_B merge|keep       fashionsim undo
+    fashionsim keeper PATH                            fashionsim groups
+    fashionsim export --out FILE [--format csv|json]  fashionsim errors
+    fashionsim search IMAGE [IMAGE ...] [-k K] [--format json]
+
+Commands other than `index` use --catalog DIR, or --folder FOLDER (its default catalogue), or else the
+catalogue indexed most recently. With no FOLDER, `index` indexes the bundled sample catalogue.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from .core.errors import Cancelled, FashionSimError
+from .core.pairs import DEFAULT_MIN_SCORE
+from .core.progress import PHASE_LABELS, Progress
+from .store.catalog import Catalog
+from .store.locations import catalog_dir_for, data_home
+
+SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "resources" / "sample_catalog"
+LAST_CATALOG_FILE = "last_catalog.txt"
+
+
+def sample_catalog_folder() -> Path:
+    if getattr(sys, "frozen", False):
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources" / "sample_catalog"
+    return SAMPLE_CATALOG
+
+
+# -- choosing the catalogue ----------------------------------------------------------------------
+def _remember(catalog_dir: Path) -> None:
+    try:
+        home = data_home()
+        home.mkdir(parents=True, exist_ok=True)
+        (home / LAST_CATALOG_FILE).write_text(str(catalog_dir))
+    except OSError:
+        pass  # remembering is a convenience, never a reason to fail
+
+
+def resolve_catalog_dir(args) -> Path:
+    if getattr(args, "catalog", None):
+        return Path(args.catalog)
+    if getattr(args, "folder", None):
+        return catalog_dir_for(Path(args.folder))
+    last = data_home() / LAST_CATALOG_FILE
+    if last.exists():
+        return Path(last.read_text().strip())
+    raise FashionSimError("No catalogue yet. Index a folder first: fashionsim index FOLDER")
+
+
+def open_existing(args) -> Catalog:
+    directory = resolve_catalog_dir(args)
+    if not (directory / "catalog.sqlite").exists():
+        raise FashionSimError(f"There is no catalogue in {directory}. Index the folder first: fashionsim index FOLDER")
+    return Catalog(directory)
+
+
+# -- progress on a terminal, or as plain lines -----------------------------------------------------
+class TerminalProgress:
+    """A bar per phase with rate and time left on a terminal (rich); plain lines otherwise."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.rich = None
+        self.tasks: dict[str, int] = {}
+        self.last_line = 0.0
+        self.last_phase: Optional[str] = None
+        if stream.isatty():
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
+                                       TimeRemainingColumn, TaskProgressColumn)
+            from rich.console import Console
+
+            self.rich = RichProgress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                                     TaskProgressColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                     console=Console(file=stream))
+
+    def __enter__(self):
+        if self.rich:
+            self.rich.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.rich:
+            self.rich.stop()
+
+    def __call__(self, status) -> None:
+        label = PHASE_LABELS.get(status.phase, status.phase)
+        rate = f"{status.rate:,.0f}/s" if status.elapsed > 0.5 and status.done else ""
+        if self.rich:
+            if status.phase not in self.tasks:
+                self.tasks[status.phase] = self.rich.add_task(label, total=status.total or None, rate="")
+            self.rich.update(self.tasks[status.phase], completed=status.done, total=status.total or None, rate=rate)
+            return
+        now = time.monotonic()
+        finished = status.total and status.done >= status.total
+        if status.phase != self.last_phase or finished or now - self.last_line > 5:
+            left = status.remaining_seconds
+            eta = f", about {left:.0f}s left" if left and not finished else ""
+            total = f"/{status.total}" if status.total else ""
+            print(f"{label}: {status.done}{total} {rate}{eta}".rstrip(), file=self.stream, flush=True)
+            self.last_line, self.last_phase = now, status.phase
+
+
+# -- commands --------------------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    from .core.indexer import Indexer
+
+    folder = Path(args.folder) if args.folder else sample_catalog_folder()
+    if not args.folder:
+        print(f"No folder given: indexing the bundled sample catalogue {folder}", file=sys.stderr)
+    directory = Path(args.catalog) if args.catalog else catalog_dir_for(folder)
+    progress = Progress()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: progress.token.cancel())  # Ctrl-C: stop cleanly, keep finished work
+    try:
+        with Catalog(directory, root=folder) as catalog:
+            indexer = Indexer(folder, catalog, workers=args.workers)
+            with TerminalProgress() as view:
+                progress.listener = view
+                report = indexer.run(progress)
+            counts = catalog.counts()
+            from .core.review import list_pairs
+
+            pairs = list_pairs(catalog)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    _remember(directory)
+    total = sum(report.seconds.values())
+    print(f"Indexed {report.files_seen} files in {total:.1f}s "
+          f"({report.pictures_decoded} pictures decoded, {report.files_new_or_changed} new or changed, "
+          f"{report.files_missing} missing). {counts.get('ok', 0)} pictures in the catalogue, "
+          f"{counts.get('error', 0)} could not be read (see: fashionsim errors).")
+    exact = sum(1 for p in pairs if p.kind == "exact")
+    print(f"{len(pairs)} candidate duplicate pairs ({exact} exact, {len(pairs) - exact} near). "
+          f"Review them with: fashionsim pairs")
+    print(f"Catalogue: {directory}")
+    return 0
+
+
+def cmd_pairs(args) -> int:
+    from .core.review import list_pairs
+
+    with open_existing(args) as catalog:
+        pairs = list_pairs(catalog, args.min_score)
+    if args.format == "json":
+        print(json.dumps([p.as_dict() for p in pairs], indent=2))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["path_a", "path_b", "sha256_a", "sha256_b", "score", "kind", "decision"])
+        for p in pairs:
+            writer.writerow([p.path_a, p.path_b, p.sha_a, p.sha_b, f"{p.score:.4f}", p.kind, p.decision or ""])
+        sys.stdout.write(buf.getvalue())
+    else:
+        for p in pairs:
+            print(f"{p.score:6.3f}  {p.kind:5}  {p.decision or '-':5}  {p.path_a}  <->  {p.path_b}")
+        print(f"{len(pairs)} pairs at score >= {args.min_score}", file=sys.stderr)
+    return 0
+
+
+def _sha_for(catalog: Catalog, path: str) -> str:
+    sha = catalog.sha_of_path(path)
+    if sha is None:
+        raise FashionSimError(f"{path} is not an indexed picture of this catalogue (use the path as `pairs` shows it).")
+    return sha
+
+
+def cmd_decide(args) -> int:
+    from .core.review import decide
+
+    with open_existing(args) as catalog:
+        decide(catalog, _sha_for(catalog, args.path_a), _sha_for(catalog, args.path_b), args.decision)
+    print(f"Saved: {args.decision} {args.path_a} <-> {args.path_b}")
+    return 0
+
+
+def cmd_undo(args) -> int:
+    with open_existing(args) as catalog:
+        undone = catalog.undo()
+    if undone is None:
+        print("Nothing to undo.")
+    else:
+        print(f"Undone: {undone['undone'] or 'no decision'} -> {undone['restored'] or 'undecided'} "
+              f"({undone['sha_a'][:12]} / {undone['sha_b'][:12]})")
+    return 0
+
+
+def cmd_keeper(args) -> int:
+    with open_existing(args) as catalog:
+        catalog.set_keeper(_sha_for(catalog, args.path))
+    print(f"Keeper set: {args.path}")
+    return 0
+
+
+def cmd_groups(args) -> int:
+    from .core.export import summary
+    from .core.review import merge_groups
+
+    with open_existing(args) as catalog:
+        groups = merge_groups(catalog)
+    for g in groups:
+        print(f"group {g.group_id}: keeper {g.keeper.path}{' (chosen)' if g.keeper_chosen else ''}")
+        for m in g.duplicates:
+            print(f"    duplicate {m.path}")
+    s = summary(groups)
+    print(f"{s['groups']} groups, {s['duplicates']} duplicates, {s['bytes_freed'] / 1e6:.1f} MB would be freed")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .core.export import export_merges
+
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise FashionSimError(f"The folder {out.parent} does not exist; choose where to write the merge list.")
+    with open_existing(args) as catalog:
+        try:
+            count = export_merges(catalog, out, args.format)
+        except OSError as exc:
+            raise FashionSimError(f"The merge list could not be written to {out}: {exc.strerror or exc}") from exc
+    print(f"Wrote {count} approved merges to {out}")
+    return 0
+
+
+def cmd_errors(args) -> int:
+    with open_existing(args) as catalog:
+        errors = catalog.file_errors()
+    if args.format == "json":
+        print(json.dumps([{"path": p, "reason": r} for p, r in errors], indent=2))
+    else:
+        for path, reason in errors:
+            print(f"{path}: {reason}")
+        print(f"{len(errors)} files could not be indexed", file=sys.stderr)
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .core.imaging import DecodeError
+    from .core.search import Searcher
+
+    with open_existing(args) as catalog:
+        searcher = Searcher(catalog)
+        if not searcher.ready:
+            raise FashionSimError("This catalogue has no search index yet. Run: fashionsim index FOLDER")
+        results = []
+        for image in args.images:
+            try:
+                hits = searcher.query_file(Path(image), args.k)
+                results.append({"query": image, "results": [h.__dict__ for h in hits]})
+            except (DecodeError, OSError) as exc:
+                results.append({"query": image, "error": str(exc), "results": []})
+        searcher.close()
+    if args.format == "json":
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            print(f"{r['query']}:" + (f" {r['error']}" if "error" in r else ""))
+            for h in r["results"]:
+                print(f"    {h['similarity']:.3f}  {h['path']}")
+    return 0 if all("error" not in r for r in results) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fashionsim", description="Find duplicate product photos in a folder.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, fn, help_text):
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(fn=fn)
+        p.add_argument("--catalog", help="catalogue folder (default: per-user data folder)")
+        if name != "index":
+            p.add_argument("--folder", help="the indexed folder whose catalogue to use")
+        return p
+
+    p = add("index", cmd_index, "index a folder (default: the bundled sample catalogue)")
+    p.add_argument("folder", nargs="?")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: 2)")
+    p = add("pairs", cmd_pairs, "list candidate duplicate pairs, best first")
+    p.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE)
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p = add("decide", cmd_decide, "record a decision on a pair")
+    p.add_argument("path_a")
+    p.add_argument("path_b")
+    p.add_argument("decision", choices=["merge", "keep"])
+    add("undo", cmd_undo, "undo the latest decision")
+    p = add("keeper", cmd_keeper, "make this picture the keeper of its merge group")
+    p.add_argument("path")
+    add("groups", cmd_groups, "show merge groups and what an export would free")
+    p = add("export", cmd_export, "write the approved merge list")
+    p.add_argument("--out", required=True)
+    p.add_argument("--format", choices=["csv", "json"], default=None)
+    p = add("errors", cmd_errors, "list files that could not be indexed, with the reason")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p = add("search", cmd_search, "find the catalogue pictures most similar to images")
+    p.add_argument("images", nargs="+")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except Cancelled as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
+    except FashionSimError as exc:
+        print(f"fashionsim: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

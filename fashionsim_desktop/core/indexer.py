@@ -1,0 +1,185 @@
+"""The indexing pipeline: scan -> checksum -> features -> ANN index -> verified pairs.
+
+Incremental and resumable: unchanged files (same size and mtime) are not read again, a picture already
+known by its sha256 (a rename, a move, a byte copy) is not decoded again, finished pairs are not verified
+again. Every phase reports progress and can be cancelled; whatever finished before a cancel is kept.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from . import ann
+from .embedder import default_model_path, model_id as compute_model_id
+from .features import compute_chunk, init_worker
+from .pairs import VERIFIER_VERSION, candidate_pairs, verify_chunk
+from .pool import default_workers, run_chunks
+from .progress import Progress
+from .scan import Found, Problem, check_folder, sha256_file, walk
+from ..store.catalog import Catalog, raw_to_path
+
+FEATURE_CHUNK = 16
+VERIFY_CHUNK = 48
+WRITE_BATCH = 256
+
+
+@dataclass
+class IndexReport:
+    files_seen: int = 0
+    files_new_or_changed: int = 0
+    files_missing: int = 0
+    pictures_decoded: int = 0
+    errors: int = 0
+    pairs_verified: int = 0
+    seconds: dict = field(default_factory=dict)
+
+
+class Indexer:
+    def __init__(self, folder: Path, catalog: Catalog, model_path: Optional[Path] = None,
+                 workers: Optional[int] = None):
+        self.folder = check_folder(folder)
+        self.catalog = catalog
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.model_id = compute_model_id(self.model_path)
+        self.workers = workers or default_workers()
+
+    def run(self, progress: Optional[Progress] = None) -> IndexReport:
+        progress = progress or Progress()
+        report = IndexReport()
+        for name, phase in (("scan", self._scan), ("checksum", self._checksum), ("features", self._features),
+                            ("index", self._build_index), ("pairs", self._verify_pairs)):
+            start = time.perf_counter()
+            phase(progress, report)
+            report.seconds[name] = round(time.perf_counter() - start, 3)
+        report.errors = len(self.catalog.file_errors())
+        self.catalog.set_meta("model_id", self.model_id)
+        self.catalog.set_meta("last_indexed", str(time.time()))
+        return report
+
+    # -- phases ----------------------------------------------------------------------------------
+    def _scan(self, progress: Progress, report: IndexReport) -> None:
+        progress.update("scan", 0, 0)
+        known = self.catalog.files_by_path()
+        seen: set[str] = set()
+        now = time.time()
+        changed, problems = [], []
+        for item in walk(self.folder, on_count=lambda n: progress.update("scan", n, 0)):
+            seen.add(item.path)
+            old = known.get(item.path)
+            if isinstance(item, Problem):
+                problems.append({"path": item.path, "path_raw": item.path_raw, "sha256": None, "size": 0,
+                                 "mtime_ns": 0, "status": "error", "error": item.reason,
+                                 "first_seen": now, "last_seen": now})
+                continue
+            report.files_seen += 1
+            if old and old.size == item.size and old.mtime_ns == item.mtime_ns and old.sha256:
+                if old.status == "missing":  # back where it was: known content, nothing to read
+                    changed.append(self._file_row(item, old.sha256, "pending", now))
+                continue
+            changed.append(self._file_row(item, None, "new", now))
+        missing = [p for p, row in known.items() if p not in seen and row.status != "missing"]
+        with self.catalog.transaction():
+            self.catalog.upsert_files(changed + problems)
+        self.catalog.mark_missing(missing)
+        report.files_missing = len(missing)
+        report.files_new_or_changed = sum(1 for r in changed if r["status"] == "new")
+        progress.update("scan", report.files_seen, report.files_seen)
+
+    @staticmethod
+    def _file_row(item: Found, sha: Optional[str], status: str, now: float) -> dict:
+        return {"path": item.path, "path_raw": item.path_raw, "sha256": sha, "size": item.size,
+                "mtime_ns": item.mtime_ns, "status": status, "error": None, "first_seen": now, "last_seen": now}
+
+    def _checksum(self, progress: Progress, report: IndexReport) -> None:
+        todo = [row for row in self.catalog.files_by_path().values() if row.status == "new"]
+        total = len(todo)
+        progress.update("checksum", 0, total)
+
+        def one(row):
+            try:
+                return row, sha256_file(raw_to_path(self.folder, row.path_raw)), None
+            except FileNotFoundError:
+                return row, None, "the file disappeared while it was being indexed"
+            except OSError as exc:
+                return row, None, f"cannot be read: {exc.strerror or exc}"
+
+        done, batch = 0, []
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for start in range(0, total, WRITE_BATCH):
+                for row, sha, error in pool.map(one, todo[start:start + WRITE_BATCH]):
+                    batch.append({"path": row.path, "sha256": sha,
+                                  "status": "error" if error else ("pending" if sha else "error"),
+                                  "error": error})
+                done += len(batch)
+                self._update_files(batch)
+                batch = []
+                progress.update("checksum", done, total)
+        # A changed model means every picture is embedded again, never mixed with old vectors.
+        self.catalog.mark_stale_models(self.model_id)
+        self.catalog.settle_pending(self.model_id)
+
+    def _update_files(self, rows: list[dict]) -> None:
+        with self.catalog.transaction():
+            for r in rows:
+                self.catalog.db.execute("UPDATE files SET sha256=?, status=?, error=? WHERE path=?",
+                                        [r["sha256"], r["status"], r["error"], r["path"]])
+
+    def _features(self, progress: Progress, report: IndexReport) -> None:
+        todo = [(sha, raw_to_path(self.folder, raw)) for sha, raw in self.catalog.paths_needing_features(self.model_id)]
+        total = len(todo)
+        progress.update("features", 0, total)
+        chunks = [todo[i:i + FEATURE_CHUNK] for i in range(0, total, FEATURE_CHUNK)]
+        done = 0
+        for rows, errors in run_chunks(compute_chunk, chunks, self.workers, lambda: progress.token.cancelled,
+                                       initializer=init_worker, initargs=(str(self.model_path),)):
+            with self.catalog.transaction():
+                self.catalog.upsert_images(rows)
+                for sha, reason in errors:
+                    self.catalog.record_decode_error(sha, reason)
+            self.catalog.settle_pending(self.model_id)
+            done += len(rows) + len(errors)
+            report.pictures_decoded += len(rows)
+            progress.update("features", done, total)
+        self.catalog.settle_pending(self.model_id)
+
+    def _build_index(self, progress: Progress, report: IndexReport) -> None:
+        progress.update("index", 0, 1)
+        shas, vectors = self.catalog.embeddings(self.model_id)
+        if not shas:
+            progress.update("index", 1, 1)
+            return
+        ann.build(self.catalog.directory, shas, vectors, self.model_id,
+                  on_progress=lambda d, t: progress.update("index", d, t))
+
+    def _verify_pairs(self, progress: Progress, report: IndexReport) -> None:
+        progress.update("pairs", 0, 0)
+        shas, vectors = self.catalog.embeddings(self.model_id)
+        index = ann.load(self.catalog.directory, self.model_id)
+        if index is None or len(shas) < 2:
+            progress.update("pairs", 1, 1)
+            return
+        try:
+            skip = self.catalog.verified_keys(VERIFIER_VERSION)
+            candidates = candidate_pairs(index, shas, vectors, skip,
+                                         on_progress=lambda d, t: progress.update("pairs", 0, t))
+        finally:
+            index.close()
+        paths = self.catalog.one_path_per_sha()
+        # Sorting by the first picture keeps each worker's decoded-picture cache warm.
+        items = sorted((a, raw_to_path(self.folder, paths[a]), b, raw_to_path(self.folder, paths[b]), c)
+                       for a, b, c in candidates if a in paths and b in paths)
+        total = len(items)
+        progress.update("pairs", 0, total)
+        chunks = [items[i:i + VERIFY_CHUNK] for i in range(0, total, VERIFY_CHUNK)]
+        done = 0
+        for rows in run_chunks(verify_chunk, chunks, self.workers, lambda: progress.token.cancelled):
+            with self.catalog.transaction():
+                self.catalog.save_verified(rows)
+            done += VERIFY_CHUNK
+            report.pairs_verified += len(rows)
+            progress.update("pairs", min(done, total), total)
+        progress.update("pairs", total, total)

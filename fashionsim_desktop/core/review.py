@@ -1,0 +1,147 @@
+"""What the curator reviews and decides: pairs with their evidence, decisions, merge groups and keepers.
+
+Decisions are keyed by the pair of sha256s, so they follow the pictures through renames and rescans.
+Merge decisions form groups (connected components); each group has one keeper, chosen by the curator or
+suggested: most pixels, then largest file, then oldest file, then path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .hashing import HASH_NAMES, hamming
+from .pairs import DEFAULT_MIN_SCORE, VERIFIER_VERSION
+from ..store.catalog import Catalog
+
+MERGE, KEEP = "merge", "keep"
+DECISIONS = (MERGE, KEEP)
+
+
+@dataclass
+class Pair:
+    path_a: str
+    path_b: str
+    sha_a: str
+    sha_b: str
+    score: float
+    kind: str  # "exact" or "near"
+    evidence: dict = field(default_factory=dict)
+    decision: Optional[str] = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return tuple(sorted((self.sha_a, self.sha_b)))  # type: ignore[return-value]
+
+    def as_dict(self) -> dict:
+        return {"path_a": self.path_a, "path_b": self.path_b, "sha256_a": self.sha_a, "sha256_b": self.sha_b,
+                "score": round(self.score, 4), "kind": self.kind, "evidence": self.evidence,
+                "decision": self.decision}
+
+
+def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE) -> list[Pair]:
+    """Exact duplicates first, then near duplicates by score; every pair with any decision made."""
+    decisions = catalog.decisions()
+    files = catalog.present_files()
+    paths_of: dict[str, list[str]] = {}
+    for f in files:
+        paths_of.setdefault(f["sha256"], []).append(f["path"])
+    pairs: list[Pair] = []
+    for sha, paths in catalog.exact_groups().items():
+        decided = decisions.get((sha, sha), {}).get("decision")
+        for other in paths[1:]:
+            pairs.append(Pair(paths[0], other, sha, sha, 1.0, "exact", {"identical_bytes": True}, decided))
+    near = catalog.near_pairs(min_score, VERIFIER_VERSION)
+    facts = catalog.image_facts({s for p in near for s in (p["sha_a"], p["sha_b"])})
+    for p in near:
+        a, b = p["sha_a"], p["sha_b"]
+        if a not in paths_of or b not in paths_of:
+            continue
+        evidence = {"cosine": round(p["cosine"], 4)}
+        for name in HASH_NAMES:
+            fa, fb = facts.get(a, {}).get(name), facts.get(b, {}).get(name)
+            if fa and fb:
+                evidence[f"{name}_distance"] = hamming(fa, fb)
+        evidence.update(p["evidence"])
+        pairs.append(Pair(paths_of[a][0], paths_of[b][0], a, b, p["score"], "near", evidence,
+                          decisions.get((a, b), {}).get("decision")))
+    return pairs
+
+
+def decide(catalog: Catalog, sha_a: str, sha_b: str, decision: Optional[str]) -> None:
+    if decision is not None and decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {DECISIONS}")
+    catalog.decide(sha_a, sha_b, decision)
+
+
+@dataclass
+class Member:
+    path: str
+    sha256: str
+    width: int
+    height: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Group:
+    group_id: int
+    members: list[Member]
+    keeper: Member
+    keeper_chosen: bool  # True when the curator chose it, False when suggested
+    scores: dict  # sha256 -> best merge score linking it into the group
+
+    @property
+    def duplicates(self) -> list[Member]:
+        return [m for m in self.members if m is not self.keeper]
+
+
+def _suggested_keeper(members: list[Member]) -> Member:
+    return min(members, key=lambda m: (-(m.width * m.height), -m.size, m.mtime_ns, m.path))
+
+
+def merge_groups(catalog: Catalog) -> list[Group]:
+    """Connected components of merge decisions over pictures present on disk."""
+    decisions = catalog.decisions()
+    files = catalog.present_files()
+    by_sha: dict[str, list[dict]] = {}
+    for f in files:
+        by_sha.setdefault(f["sha256"], []).append(f)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    scores: dict[str, float] = {}
+    near_scores = {(p["sha_a"], p["sha_b"]): p["score"] for p in catalog.near_pairs(0.0, VERIFIER_VERSION)}
+    for (a, b), d in decisions.items():
+        if d["decision"] != MERGE or a not in by_sha or b not in by_sha:
+            continue
+        parent[find(a)] = find(b)
+        s = 1.0 if a == b else near_scores.get((a, b), 0.0)
+        scores[a] = max(scores.get(a, 0.0), s)
+        scores[b] = max(scores.get(b, 0.0), s)
+    components: dict[str, list[str]] = {}
+    for sha in list(parent):
+        components.setdefault(find(sha), []).append(sha)
+    chosen = catalog.keepers()
+    groups = []
+    for shas in components.values():
+        members = [Member(f["path"], f["sha256"], f["width"], f["height"], f["size"], f["mtime_ns"])
+                   for sha in sorted(shas) for f in by_sha[sha]]
+        if len(members) < 2:
+            continue
+        picked = [m for m in members if m.sha256 in chosen]
+        if picked:  # the curator's latest choice wins; among its byte copies, the suggested one
+            latest = max(picked, key=lambda m: chosen[m.sha256]).sha256
+            keeper = _suggested_keeper([m for m in members if m.sha256 == latest])
+        else:
+            keeper = _suggested_keeper(members)
+        groups.append(Group(0, sorted(members, key=lambda m: m.path), keeper, bool(picked), scores))
+    groups.sort(key=lambda g: g.keeper.path)
+    for number, group in enumerate(groups, start=1):
+        group.group_id = number
+    return groups
