@@ -80,7 +80,7 @@ def decode(data: bytes, work_size: int = WORK_SIZE) -> Decoded:
         raise DecodeError("not an image, or an image format FashionSim cannot read") from None
     except OSError as exc:
         text = str(exc)
-        if "truncated" in text or "broken data stream" in text or "image file is truncated" in text:
+        if "truncated" in text.lower() or "broken data stream" in text:
             raise DecodeError("truncated image: the file ends before the picture does") from None
         raise DecodeError(f"corrupt image data ({text})") from None
     except (ValueError, SyntaxError, EOFError, IndexError, TypeError, ZeroDivisionError, MemoryError) as exc:
