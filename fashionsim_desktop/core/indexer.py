@@ -20,7 +20,7 @@ from .pairs import VERIFIER_VERSION, candidate_pairs, verify_chunk
 from .pool import default_workers, run_chunks
 from .progress import Progress
 from .scan import Found, Problem, check_folder, sha256_file, walk
-from ..store.catalog import Catalog, raw_to_path
+from ..store.catalog import Catalog, raw_to_path, storage_error
 
 FEATURE_CHUNK = 16
 VERIFY_CHUNK = 48
@@ -53,7 +53,10 @@ class Indexer:
         for name, phase in (("scan", self._scan), ("checksum", self._checksum), ("features", self._features),
                             ("index", self._build_index), ("pairs", self._verify_pairs)):
             start = time.perf_counter()
-            phase(progress, report)
+            try:
+                phase(progress, report)
+            except OSError as exc:  # writing the index beside the catalogue: full or read-only disk
+                raise storage_error(exc, self.catalog.directory) from exc
             report.seconds[name] = round(time.perf_counter() - start, 3)
         report.errors = len(self.catalog.file_errors())
         self.catalog.set_meta("model_id", self.model_id)

@@ -6,6 +6,7 @@ Content-keyed design: `files` maps a relative path to its sha256; everything lea
 """
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import os
@@ -48,6 +49,17 @@ def _friendly(exc: sqlite3.Error, path: Path) -> CatalogError:
     return CatalogError(f"The catalogue {path} could not be used: {exc}")
 
 
+def storage_error(exc: OSError, directory: Path) -> CatalogError:
+    """A file-system error while writing catalogue files, as a sentence for the curator."""
+    if exc.errno == errno.ENOSPC:
+        return CatalogError(f"The disk holding the catalogue {directory} is full. Free some space and try again; "
+                            "everything saved so far is kept.")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return CatalogError(f"The catalogue folder {directory} cannot be written (read-only disk or no permission). "
+                            "Choose another place with --catalog.")
+    return CatalogError(f"The catalogue in {directory} could not be written: {exc.strerror or exc}")
+
+
 @dataclass
 class FileRow:
     path: str
@@ -70,6 +82,9 @@ class Catalog:
         except OSError as exc:
             raise CatalogError(f"The catalogue folder {self.directory} cannot be created: {exc.strerror or exc}. "
                                "Choose another place with --catalog.") from exc
+        if not os.access(self.directory, os.W_OK):
+            raise CatalogError(f"The catalogue folder {self.directory} cannot be written (read-only disk or no "
+                               "permission). Choose another place with --catalog.")
         try:
             conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")

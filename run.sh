@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# FashionSim Desktop set-up and entry points.
+#   bash run.sh [FOLDER]   install everything (first time), export the model, index FOLDER (default: the
+#                          bundled sample catalogue) and list the duplicate pairs found
+#   bash run.sh test       install everything (first time) and run the test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV="${FASHIONSIM_VENV:-.venv}"
+PY="$VENV/bin/python"
+
+setup() {
+  if [ ! -x "$PY" ]; then
+    python3 -m venv "$VENV"
+  fi
+  if ! "$PY" -c "import fashionsim_desktop, torch, pytestqt" 2>/dev/null; then
+    "$PY" -m pip install --quiet --upgrade pip
+    # torch only exports the model; 2.13.0 is the CPU build (any other version pulls a CUDA build).
+    "$PY" -m pip install --quiet "torch==2.13.0"
+    "$PY" -m pip install --quiet -e ".[export,test]"
+  fi
+  if [ ! -f models/fashionsim-embedder.onnx ]; then
+    "$PY" models/export_onnx.py --check
+  fi
+}
+
+setup
+if [ "${1:-}" = "test" ]; then
+  shift
+  export QT_QPA_PLATFORM=offscreen
+  exec "$PY" -m pytest "$@"
+fi
+"$VENV/bin/fashionsim" index "$@"
+"$VENV/bin/fashionsim" pairs

@@ -1,0 +1,60 @@
+"""The exported ONNX model: parity with torch, identity, and a clear message when it is missing."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fashionsim_desktop.core.embedder import Embedder, model_id
+from fashionsim_desktop.core.errors import ModelError
+from fashionsim_desktop.core.imaging import decode_file
+
+from .conftest import REPO, hm_colourway_group, some_hm_images
+
+
+def test_embeddings_are_unit_length_and_batch_independent(model_path):
+    embedder = Embedder(model_path)
+    images = [decode_file(str(p)).image for p in some_hm_images(5)]
+    batch = embedder.embed(images)
+    assert batch.shape == (5, embedder.dim) and embedder.dim == 1600
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    single = embedder.embed(images[2:3])[0]
+    assert float(single @ batch[2]) > 0.9999
+
+
+def test_a_reencode_is_closer_than_a_colourway(model_path):
+    from PIL import Image
+    import io
+
+    embedder = Embedder(model_path)
+    a, b, _ = hm_colourway_group()
+    buf = io.BytesIO()
+    Image.open(a).convert("RGB").save(buf, "JPEG", quality=40)
+    reencoded = Image.open(buf).convert("RGB")
+    va, vb, vr = embedder.embed([decode_file(str(a)).image, decode_file(str(b)).image, reencoded])
+    assert float(va @ vr) > float(va @ vb)
+
+
+def test_model_identity_is_a_file_hash(model_path, tmp_path):
+    copy = tmp_path / "m.onnx"
+    copy.write_bytes(model_path.read_bytes())
+    assert model_id(copy) == model_id(model_path)
+    copy.write_bytes(model_path.read_bytes() + b"\0")
+    assert model_id(copy) != model_id(model_path)
+
+
+def test_missing_model_says_how_to_make_it(tmp_path):
+    with pytest.raises(ModelError, match="export_onnx.py"):
+        Embedder(tmp_path / "absent.onnx")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is only installed for the export")
+def test_onnx_matches_torch(model_path):
+    import sys
+
+    sys.path.insert(0, str(REPO / "models"))
+    import export_onnx
+
+    assert export_onnx.parity(model_path) < 1e-4
