@@ -226,13 +226,28 @@ class Catalog:
             self._run(lambda: self.db["images"].upsert_all(rows, pk="sha256", alter=False))
 
     def embeddings(self, model_id: str) -> tuple[list[str], np.ndarray]:
-        """(sha256 list, float32 matrix) of every present picture embedded by this model."""
-        sql = ("SELECT i.sha256, i.embedding FROM images i WHERE i.model_id=? AND EXISTS "
-               "(SELECT 1 FROM files f WHERE f.sha256=i.sha256 AND f.status='ok') ORDER BY i.sha256")
-        rows = self._run(lambda: self.db.execute(sql, [model_id]).fetchall())
-        if not rows:
+        """(sha256 list, float32 matrix) of every present picture embedded by this model.
+
+        Streams rows into one preallocated matrix: peak memory is the matrix itself, not twice it.
+        """
+        where = ("FROM images i WHERE i.model_id=? AND EXISTS "
+                 "(SELECT 1 FROM files f WHERE f.sha256=i.sha256 AND f.status='ok')")
+        count = self._run(lambda: self.db.execute(f"SELECT count(*) {where}", [model_id]).fetchone()[0])
+        if not count:
             return [], np.zeros((0, 0), np.float32)
-        return [r[0] for r in rows], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        shas: list[str] = []
+        matrix: Optional[np.ndarray] = None
+        cursor = self._run(lambda: self.db.execute(f"SELECT i.sha256, i.embedding {where} ORDER BY i.sha256",
+                                                   [model_id]))
+        for row, (sha, blob) in enumerate(cursor):
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if matrix is None:
+                matrix = np.empty((count, vector.shape[0]), np.float32)
+            if row >= count:
+                break  # rows added since the count (another writer): picked up next time
+            matrix[row] = vector
+            shas.append(sha)
+        return shas, matrix[:len(shas)]
 
     def image_facts(self, shas: Iterable[str]) -> dict[str, dict]:
         out = {}

@@ -1,0 +1,157 @@
+"""Speed and memory figures, printed; run on demand, never as a timed test.
+
+    python -m benchmarks.speed [--images N] [--synthetic N]
+
+1. Decode alone (draft mode) and ONNX inference alone on the shared H&M packshots, then the whole
+   `Indexer` on a copy of the same images: end-to-end images/second, seconds per phase, peak memory.
+2. A synthetic catalogue of N embeddings (default 100,000; structured like real ones: clusters of near
+   twins around random products) in a real SQLite catalogue: ANN build time, candidate-pair generation time,
+   candidate recall against exact search, search latency per query, and peak memory.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+def peak_rss_mb() -> float:
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(self_peak, child_peak) / 1024
+
+
+def real_images(n: int) -> list[Path]:
+    return sorted((SHARED / "hm_dev" / "images").rglob("*.jpg"))[:n]
+
+
+def bench_real(n: int) -> None:
+    from fashionsim_desktop.core.embedder import Embedder
+    from fashionsim_desktop.core.imaging import decode_file
+    from fashionsim_desktop.core.indexer import Indexer
+    from fashionsim_desktop.store.catalog import Catalog
+
+    paths = real_images(n)
+    t = time.perf_counter()
+    decoded = [decode_file(str(p)).image for p in paths]
+    decode_rate = len(paths) / (time.perf_counter() - t)
+    embedder = Embedder(threads=2)
+    embedder.embed(decoded[:8])
+    t = time.perf_counter()
+    for i in range(0, len(decoded), 16):
+        embedder.embed(decoded[i:i + 16])
+    infer_rate = len(decoded) / (time.perf_counter() - t)
+    print(f"decode alone (1 core, draft mode):      {decode_rate:7.1f} images/s  (x2 cores: {2 * decode_rate:.0f}/s)")
+    print(f"ONNX inference alone (2 threads, b=16): {infer_rate:7.1f} images/s")
+    slower = min(2 * decode_rate, infer_rate)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "images"
+        folder.mkdir()
+        for p in paths:
+            shutil.copyfile(p, folder / p.name)
+        with Catalog(Path(tmp) / "cat", root=folder) as catalog:
+            t = time.perf_counter()
+            report = Indexer(folder, catalog).run()
+            total = time.perf_counter() - t
+            features_rate = len(paths) / report.seconds["features"]
+            print(f"index {len(paths)} images end to end:       {total:7.1f} s = {len(paths) / total:.1f} images/s")
+            print(f"   features phase (decode+hash+embed):  {features_rate:7.1f} images/s "
+                  f"= {slower / features_rate:.2f}x the slower of decode and inference alone (target <= 1.5x)")
+            print(f"   seconds per phase: {report.seconds}")
+            print(f"   pairs verified: {report.pairs_verified}")
+            t = time.perf_counter()
+            report2 = Indexer(folder, catalog).run()
+            print(f"   second run over the unchanged folder: {time.perf_counter() - t:.2f} s, "
+                  f"{report2.pictures_decoded} decoded")
+    print(f"peak memory so far (largest process): {peak_rss_mb():.0f} MB")
+
+
+def synthetic_batches(n: int, dim: int, rng: np.random.Generator, batch: int = 5000):
+    """Products as random directions; each picture is a product plus noise (colourways, near twins)."""
+    products = rng.standard_normal((max(1, n // 4), dim)).astype(np.float32)
+    for start in range(0, n, batch):
+        size = min(batch, n - start)
+        v = products[rng.integers(0, len(products), size)]
+        v = v + rng.standard_normal((size, dim)).astype(np.float32) * 0.315
+        yield start, v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def bench_synthetic(n: int) -> None:
+    from fashionsim_desktop.core import ann
+    from fashionsim_desktop.core.pairs import CANDIDATE_COSINE, NEIGHBOURS, candidate_pairs
+    from fashionsim_desktop.store.catalog import Catalog
+
+    dim = 1600
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        with Catalog(directory) as catalog:
+            t = time.perf_counter()
+            for start, batch in synthetic_batches(n, dim, rng):
+                shas = [f"{i:064x}" for i in range(start, start + len(batch))]
+                with catalog.transaction():
+                    catalog.upsert_images([{"sha256": s, "width": 360, "height": 540, "format": "JPEG",
+                                            "phash": "0" * 16, "dhash": "0" * 16, "whash": "0" * 16,
+                                            "colorhash": "0" * 11, "embedding": v.tobytes(), "model_id": "synthetic"}
+                                           for s, v in zip(shas, batch)])
+                    catalog.upsert_files([{"path": f"{s[-8:]}.jpg", "path_raw": f"{s[-8:]}.jpg".encode(),
+                                           "sha256": s, "size": 1, "mtime_ns": 1, "status": "ok", "error": None,
+                                           "first_seen": 0.0, "last_seen": 0.0} for s in shas])
+            print(f"synthetic catalogue: {n} x {dim} embeddings written in {time.perf_counter() - t:.1f} s")
+            t = time.perf_counter()
+            shas, vectors = catalog.embeddings("synthetic")  # the indexer's own loading path
+            print(f"embeddings loaded from SQLite in {time.perf_counter() - t:.1f} s")
+            t = time.perf_counter()
+            ann.build(directory, shas, vectors, "synthetic")
+            print(f"ANN build ({ann.N_TREES} trees, {ann.PROJECTED_DIM} dims): {time.perf_counter() - t:.1f} s, "
+                  f"index file {os.path.getsize(directory / ann.INDEX_NAME) / 2**20:.0f} MiB")
+            index = ann.load(directory, "synthetic")
+            t = time.perf_counter()
+            cands = candidate_pairs(index, shas, vectors, set())
+            print(f"candidate pairs for {n} pictures: {len(cands)} in {time.perf_counter() - t:.1f} s (target < 60 s)")
+            sample = rng.choice(n, 200, replace=False)
+            sims = vectors[sample] @ vectors.T
+            recalls = []
+            for row, i in enumerate(sample):
+                # What candidate generation must find: the exact nearest twins above the candidate cosine.
+                order = [int(j) for j in np.argsort(-sims[row])[:NEIGHBOURS + 1] if j != i]
+                truth = {j for j in order[:NEIGHBOURS] if sims[row, j] >= CANDIDATE_COSINE}
+                if truth:
+                    recalls.append(len(truth & set(index.neighbours_of(int(i), NEIGHBOURS))) / len(truth))
+            print(f"ANN recall of the exact nearest twins (cosine >= {CANDIDATE_COSINE}): {np.mean(recalls):.4f}")
+            t = time.perf_counter()
+            for i in sample[:100]:
+                ids = index.query(vectors[i], 40)
+                sims = vectors[ids] @ vectors[i]
+                np.argsort(-sims)[:10]
+            print(f"search latency (top 10, re-ranked with full vectors): "
+                  f"{(time.perf_counter() - t) / 100 * 1000:.2f} ms per query (target < 50 ms)")
+            index.close()
+    print(f"peak memory (largest process): {peak_rss_mb():.0f} MB (target < 2048 MB at 100k)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="FashionSim speed benchmark")
+    parser.add_argument("--images", type=int, default=2000, help="real packshots to index")
+    parser.add_argument("--synthetic", type=int, default=100_000, help="synthetic catalogue size")
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if args.images:
+        bench_real(args.images)
+    if args.synthetic:
+        bench_synthetic(args.synthetic)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
