@@ -137,7 +137,7 @@ class Catalog:
             "path": str, "path_raw": bytes, "sha256": str, "size": int, "mtime_ns": int,
             "status": str, "error": str, "first_seen": float, "last_seen": float,
         }, pk="path")
-        db["files"].create_index(["sha256"])
+        db["files"].create_index(["sha256", "status"])  # per-picture lookups; status alone is not selective
         db["files"].create_index(["status"])
         db["images"].create({
             "sha256": str, "width": int, "height": int, "format": str,
