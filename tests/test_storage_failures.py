@@ -32,8 +32,9 @@ def mount_tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(point)], capture_output=True)
 
 
-def test_full_disk_gives_a_message_and_keeps_decisions(small_catalog_folder, mount_tmpfs, model_path):
-    place = mount_tmpfs("size=420k")
+@pytest.mark.parametrize("size", ["160k", "420k"])  # full while writing the database / the ANN index
+def test_full_disk_gives_a_message_and_keeps_the_catalogue(size, small_catalog_folder, mount_tmpfs, model_path):
+    place = mount_tmpfs(f"size={size}")
     with pytest.raises(CatalogError, match="is full"):
         with Catalog(place / "cat", root=small_catalog_folder) as catalog:
             Indexer(small_catalog_folder, catalog, model_path=model_path).run()

@@ -51,10 +51,11 @@ def _friendly(exc: sqlite3.Error, path: Path) -> CatalogError:
 
 def storage_error(exc: OSError, directory: Path) -> CatalogError:
     """A file-system error while writing catalogue files, as a sentence for the curator."""
-    if exc.errno == errno.ENOSPC:
+    # Annoy reports a failed save as OSError without errno, with the C library's text.
+    if exc.errno == errno.ENOSPC or "no space left" in str(exc).lower():
         return CatalogError(f"The disk holding the catalogue {directory} is full. Free some space and try again; "
                             "everything saved so far is kept.")
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) or "read-only file system" in str(exc).lower():
         return CatalogError(f"The catalogue folder {directory} cannot be written (read-only disk or no permission). "
                             "Choose another place with --catalog.")
     return CatalogError(f"The catalogue in {directory} could not be written: {exc.strerror or exc}")
