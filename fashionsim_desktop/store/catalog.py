@@ -360,10 +360,12 @@ class _Transaction:
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as error:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                    conn.execute("ROLLBACK")
                 raise _friendly(error, self.catalog.path) from error
             return False
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
             raise _friendly(exc, self.catalog.path) from exc
         return False
