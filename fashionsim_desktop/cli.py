@@ -188,11 +188,11 @@ def cmd_decide(args) -> int:
 def cmd_undo(args) -> int:
     with open_existing(args) as catalog:
         undone = catalog.undo()
-    if undone is None:
+    if not undone:
         print("Nothing to undo.")
-    else:
-        print(f"Undone: {undone['undone'] or 'no decision'} -> {undone['restored'] or 'undecided'} "
-              f"({undone['sha_a'][:12]} / {undone['sha_b'][:12]})")
+    for step in undone:
+        print(f"Undone: {step['undone'] or 'no decision'} -> {step['restored'] or 'undecided'} "
+              f"({step['sha_a'][:12]} / {step['sha_b'][:12]})")
     return 0
 
 

@@ -32,7 +32,7 @@ class Decoded:
     format: str
 
 
-def _to_rgb_on_white(im: Image.Image) -> Image.Image:
+def to_rgb_on_white(im: Image.Image) -> Image.Image:
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit greyscale: scale the real range to 8 bits instead of clipping.
         lo, hi = im.getextrema()
@@ -70,7 +70,7 @@ def decode(data: bytes, work_size: int = WORK_SIZE) -> Decoded:
             im = ImageOps.exif_transpose(im) if orientation != 1 else im
             if orientation in (5, 6, 7, 8):
                 full_w, full_h = full_h, full_w
-            im = _to_rgb_on_white(im)
+            im = to_rgb_on_white(im)
             im.thumbnail((work_size, work_size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     except DecodeError:
         raise

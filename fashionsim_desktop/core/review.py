@@ -145,3 +145,25 @@ def merge_groups(catalog: Catalog) -> list[Group]:
     for number, group in enumerate(groups, start=1):
         group.group_id = number
     return groups
+
+
+def candidate_groups(pairs: list[Pair]) -> list[list[Pair]]:
+    """Connected components of the proposed pairs, leaving out pairs the curator marked keep.
+
+    Curators work through these in bulk ("merge whole group"); largest and best-scored groups first.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    live = [p for p in pairs if p.decision != KEEP]
+    for p in live:
+        parent[find(p.sha_a)] = find(p.sha_b)
+    groups: dict[str, list[Pair]] = {}
+    for p in live:
+        groups.setdefault(find(p.sha_a), []).append(p)
+    return sorted(groups.values(), key=lambda g: (-len(g), -max(p.score for p in g)))

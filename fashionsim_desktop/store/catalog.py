@@ -153,8 +153,8 @@ class Catalog:
             "sha_a": str, "sha_b": str, "decision": str, "decided_by": str, "decided_at": float,
         }, pk=("sha_a", "sha_b"))
         db["decision_log"].create({
-            "id": int, "sha_a": str, "sha_b": str, "before": str, "after": str, "at": float, "by": str,
-            "undone": int,
+            "id": int, "batch": int, "sha_a": str, "sha_b": str, "before": str, "after": str, "at": float,
+            "by": str, "undone": int,
         }, pk="id")
         db["keepers"].create({"sha256": str, "chosen_at": float, "chosen_by": str}, pk="sha256")
 
@@ -305,33 +305,45 @@ class Catalog:
 
     def decide(self, sha_a: str, sha_b: str, decision: Optional[str]) -> None:
         """Record (or with None, clear) a decision at once, with a history entry for undo."""
-        a, b = sorted((sha_a, sha_b))
+        self.decide_many([(sha_a, sha_b, decision)])
+
+    def decide_many(self, items: Iterable[tuple[str, str, Optional[str]]]) -> None:
+        """Several decisions in one transaction and one undo step (e.g. "merge whole group")."""
         now, user = time.time(), _user()
         with self.transaction():
-            row = self.db.execute("SELECT decision FROM decisions WHERE sha_a=? AND sha_b=?", [a, b]).fetchone()
-            before = row[0] if row else None
-            if decision is None:
-                self.db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [a, b])
-            else:
-                self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)", [a, b, decision, user, now])
-            self.db.execute("INSERT INTO decision_log (sha_a, sha_b, before, after, at, by, undone) "
-                            "VALUES (?,?,?,?,?,?,0)", [a, b, before, decision, now, user])
+            batch = (self.db.execute("SELECT max(batch) FROM decision_log").fetchone()[0] or 0) + 1
+            for sha_a, sha_b, decision in items:
+                a, b = sorted((sha_a, sha_b))
+                row = self.db.execute("SELECT decision FROM decisions WHERE sha_a=? AND sha_b=?", [a, b]).fetchone()
+                before = row[0] if row else None
+                if before == decision:
+                    continue
+                if decision is None:
+                    self.db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [a, b])
+                else:
+                    self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
+                                    [a, b, decision, user, now])
+                self.db.execute("INSERT INTO decision_log (batch, sha_a, sha_b, before, after, at, by, undone) "
+                                "VALUES (?,?,?,?,?,?,?,0)", [batch, a, b, before, decision, now, user])
 
-    def undo(self) -> Optional[dict]:
-        """Reverse the newest decision not yet undone; returns what was undone, or None."""
+    def undo(self) -> list[dict]:
+        """Reverse the newest step not yet undone (one decision, or one bulk action); returns what changed."""
+        undone = []
         with self.transaction():
-            row = self.db.execute("SELECT id, sha_a, sha_b, before, after FROM decision_log WHERE undone=0 "
-                                  "ORDER BY id DESC LIMIT 1").fetchone()
+            row = self.db.execute("SELECT batch FROM decision_log WHERE undone=0 ORDER BY id DESC LIMIT 1").fetchone()
             if row is None:
-                return None
-            log_id, a, b, before, after = row
-            if before is None:
-                self.db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [a, b])
-            else:
-                self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
-                                [a, b, before, _user(), time.time()])
-            self.db.execute("UPDATE decision_log SET undone=1 WHERE id=?", [log_id])
-        return {"sha_a": a, "sha_b": b, "undone": after, "restored": before}
+                return []
+            entries = self.db.execute("SELECT id, sha_a, sha_b, before, after FROM decision_log "
+                                      "WHERE batch=? AND undone=0 ORDER BY id DESC", [row[0]]).fetchall()
+            for log_id, a, b, before, after in entries:
+                if before is None:
+                    self.db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [a, b])
+                else:
+                    self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
+                                    [a, b, before, _user(), time.time()])
+                self.db.execute("UPDATE decision_log SET undone=1 WHERE id=?", [log_id])
+                undone.append({"sha_a": a, "sha_b": b, "undone": after, "restored": before})
+        return undone
 
     def set_keeper(self, sha256: str) -> None:
         self._run(lambda: self.db["keepers"].upsert(

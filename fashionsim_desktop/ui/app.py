@@ -1,0 +1,86 @@
+"""Start the desktop app: logging, the exception hook, settings, and the main window."""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QMetaObject, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..store.locations import log_dir
+
+log = logging.getLogger("fashionsim")
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "fashionsim.png"
+
+
+def setup_logging() -> Path:
+    directory = log_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "fashionsim.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+class ErrorReporter(QObject):
+    """Shows unexpected errors to the person in a readable dialog, always from the UI thread."""
+
+    report = Signal(str)
+
+    def __init__(self, log_path: Path):
+        super().__init__()
+        self.log_path = log_path
+        self.report.connect(self._show, Qt.ConnectionType.QueuedConnection)
+
+    def hook(self, exc_type, exc, tb) -> None:
+        log.error("unexpected error\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        self.report.emit(f"{exc_type.__name__}: {exc}")
+
+    @Slot(str)
+    def _show(self, text: str) -> None:
+        if os.environ.get("FASHIONSIM_NO_DIALOGS"):
+            return
+        QMessageBox.critical(None, "FashionSim — something went wrong",
+                             f"FashionSim met an unexpected problem and carried on:\n\n{text}\n\n"
+                             f"Your decisions are saved. Details are in the log file:\n{self.log_path}")
+
+
+def install_exception_hook(reporter: ErrorReporter) -> None:
+    sys.excepthook = reporter.hook
+    threading.excepthook = lambda args: reporter.hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def create_window(argv: list[str]):
+    """Build the window (used by run_app and by tests)."""
+    from .main_window import MainWindow
+    from .settings import AppSettings
+
+    window = MainWindow(AppSettings())
+    if ICON.exists():
+        window.setWindowIcon(QIcon(str(ICON)))
+    folder = next((a for a in argv if not a.startswith("-")), None)
+    if folder:
+        window.show()
+        window.open_folder(Path(folder))
+    return window
+
+
+def run_app(argv: list[str]) -> int:
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("FashionSim Desktop")
+    app.setOrganizationName("FashionSim")
+    log_path = setup_logging()
+    reporter = ErrorReporter(log_path)
+    install_exception_hook(reporter)
+    window = create_window(argv)
+    window.show()
+    return app.exec()

@@ -1,0 +1,178 @@
+"""Groups: the proposed pairs joined into groups, worked through in bulk, with the keeper starred.
+
+A group is a connected set of proposed pairs (pairs marked "keep" split it). "Merge whole group" approves
+every pair in it as one undo step; "Split off" marks the selected picture as different from the rest;
+"Make keeper" chooses which picture the others merge into. The summary shows what an export would do.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from ..core.export import summary
+from ..core.review import KEEP, MERGE, Pair, candidate_groups, merge_groups
+from .models import ThumbnailListModel
+
+THUMB = 160
+
+
+class GroupsTab(QWidget):
+    statusMessage = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.session = None
+        self.groups: list[list[Pair]] = []
+        self.summary_label = QLabel(self)
+        self.summary_label.setObjectName("groups_summary")
+        self.group_model = QStandardItemModel(self)
+        self.group_list = QListView(self)
+        self.group_list.setModel(self.group_model)
+        self.group_list.selectionModel().currentChanged.connect(lambda *_: self._show_group())
+        self.member_model = ThumbnailListModel(self)
+        self.members = QListView(self)
+        self.members.setModel(self.member_model)
+        self.members.setViewMode(QListView.ViewMode.IconMode)
+        self.members.setIconSize(QSize(THUMB, THUMB))
+        self.members.setGridSize(QSize(THUMB + 40, THUMB + 60))
+        self.members.setResizeMode(QListView.ResizeMode.Adjust)
+        self.members.setWordWrap(True)
+        self.members.setMovement(QListView.Movement.Static)
+
+        self.merge_button = QPushButton("Merge whole group  [G]", self)
+        self.split_button = QPushButton("Split off selected  [Del]", self)
+        self.keeper_button = QPushButton("Make keeper  [*]", self)
+        for button, slot, key in ((self.merge_button, self.merge_group, "G"),
+                                  (self.split_button, self.split_off, "Del"),
+                                  (self.keeper_button, self.make_keeper, "*")):
+            button.clicked.connect(slot)
+            action = QAction(self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+        buttons = QHBoxLayout()
+        for b in (self.merge_button, self.split_button, self.keeper_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        right = QWidget(self)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addLayout(buttons)
+        rl.addWidget(self.members, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.group_list)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(splitter, 1)
+
+    def set_session(self, session) -> None:
+        self.session = session
+        self.refresh()
+
+    # -- content ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        current = self.group_list.currentIndex().row()
+        self.groups = candidate_groups(self.session.pairs) if self.session else []
+        self.group_model.clear()
+        for number, group in enumerate(self.groups, start=1):
+            merged = sum(1 for p in group if p.decision == MERGE)
+            pictures = len({x for p in group for x in (p.path_a, p.path_b)})
+            text = (f"Group {number}: {pictures} pictures · best score {max(p.score for p in group):.2f}"
+                    f" · {merged} of {len(group)} pairs merged")
+            item = QStandardItem(text)
+            item.setEditable(False)
+            self.group_model.appendRow(item)
+        self._update_summary()
+        if self.groups:
+            row = max(0, min(current, len(self.groups) - 1))
+            self.group_list.setCurrentIndex(self.group_model.index(row, 0))
+        self._show_group()
+
+    def _update_summary(self) -> None:
+        if self.session is None:
+            self.summary_label.setText("")
+            return
+        s = summary(merge_groups(self.session.catalog))
+        self.summary_label.setText(
+            f"<b>Export would merge:</b> {s['groups']} groups · {s['duplicates']} duplicates · "
+            f"{s['bytes_freed'] / 1e6:.1f} MB freed.  Proposed groups to review: {len(self.groups)}")
+
+    def current_group(self) -> Optional[list[Pair]]:
+        row = self.group_list.currentIndex().row()
+        return self.groups[row] if 0 <= row < len(self.groups) else None
+
+    def _keeper_sha(self, group: list[Pair]) -> Optional[str]:
+        shas = {x for p in group for x in (p.sha_a, p.sha_b)}
+        chosen = self.session.catalog.keepers()
+        picked = [sha for sha in shas if sha in chosen]
+        if picked:  # the curator's latest choice
+            return max(picked, key=chosen.get)
+        for g in merge_groups(self.session.catalog):
+            if g.keeper.sha256 in shas:
+                return g.keeper.sha256
+        files = [f for f in self.session.files.values() if f["sha256"] in shas]
+        if not files:
+            return None
+        best = min(files, key=lambda f: (-(f["width"] * f["height"]), -f["size"], f["mtime_ns"], f["path"]))
+        return best["sha256"]
+
+    def _show_group(self) -> None:
+        group = self.current_group()
+        if group is None or self.session is None:
+            self.member_model.set_items([])
+            return
+        keeper = self._keeper_sha(group)
+        paths = sorted({(p.path_a, p.sha_a) for p in group} | {(p.path_b, p.sha_b) for p in group})
+        items = []
+        for path, sha in paths:
+            f = self.session.files.get(path, {})
+            star = "★ keeper\n" if sha == keeper else ""
+            items.append({"path": path, "abs_path": self.session.abs_path(path), "sha256": sha,
+                          "caption": f"{star}{os.path.basename(path)}\n{f.get('width', '?')}×{f.get('height', '?')}"})
+        self.member_model.set_items(items)
+        worker = self.session.load_images([i["abs_path"] for i in items], max_side=THUMB)
+        worker.signals.result.connect(self._thumbnails_loaded)
+
+    def _thumbnails_loaded(self, images: dict) -> None:
+        for row, item in enumerate(self.member_model.items):
+            if item["abs_path"] in images:
+                self.member_model.set_thumbnail(row, item["abs_path"], images[item["abs_path"]])
+
+    def selected_member(self) -> Optional[dict]:
+        index = self.members.currentIndex()
+        return self.member_model.items[index.row()] if index.isValid() else None
+
+    # -- actions ---------------------------------------------------------------------------------
+    def merge_group(self) -> None:
+        group = self.current_group()
+        if not group:
+            return
+        todo = [p for p in group if p.decision != MERGE]
+        self.session.decide_many(todo, MERGE)
+        self.statusMessage.emit(f"Merged a group of {len(todo)} pairs (one undo step)")
+        self.refresh()
+
+    def split_off(self) -> None:
+        group, member = self.current_group(), self.selected_member()
+        if not group or not member:
+            return
+        touching = [p for p in group if member["sha256"] in (p.sha_a, p.sha_b)]
+        self.session.decide_many(touching, KEEP)
+        self.statusMessage.emit(f"{member['path']} split off: marked different from {len(touching)} pictures")
+        self.refresh()
+
+    def make_keeper(self) -> None:
+        member = self.selected_member()
+        if not member:
+            return
+        self.session.set_keeper(member["sha256"])
+        self.statusMessage.emit(f"Keeper: {member['path']}")
+        self._update_summary()
+        self._show_group()

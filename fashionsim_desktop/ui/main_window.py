@@ -1,0 +1,326 @@
+"""The main window: open a catalogue folder, index it in the background, review, search, export."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from ..core.errors import FashionSimError
+from ..core.export import export_merges, summary
+from ..core.indexer import Indexer
+from ..core.review import merge_groups
+from ..core.scan import IMAGE_EXTENSIONS
+from ..store.catalog import Catalog
+from .errors_tab import ErrorsTab
+from .groups_tab import GroupsTab
+from .images import ImageCache
+from .progress_panel import ProgressPanel
+from .review_tab import ReviewTab
+from .search_tab import SearchTab
+from .session import CatalogSession
+from .settings import AppSettings, SettingsDialog
+from .workers import Worker, WorkerPool
+
+MAX_RECENT = 8
+
+
+def _is_image_file(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.pool = WorkerPool(threads=4, parent=self)
+        self.cache = ImageCache()
+        self.session: Optional[CatalogSession] = None
+        self.index_worker: Optional[Worker] = None
+        self.setWindowTitle("FashionSim Desktop")
+        self.setAcceptDrops(True)
+
+        self.welcome = QLabel(
+            "<h2>FashionSim Desktop</h2><p>Open a folder of product photos to find duplicates:<br>"
+            "<b>File ▸ Open Folder…</b> (Ctrl+O), or drag the folder onto this window.</p>"
+            "<p>Drop or paste any picture to find the most similar catalogue pictures.</p>", self)
+        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.progress = ProgressPanel(self)
+        self.progress.cancelRequested.connect(self.cancel_indexing)
+        self.progress.hide()
+        self.review = ReviewTab(self)
+        self.groups = GroupsTab(self)
+        self.search = SearchTab(self)
+        self.errors = ErrorsTab(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.review, "Review pairs")
+        self.tabs.addTab(self.groups, "Groups")
+        self.tabs.addTab(self.search, "Visual search")
+        self.tabs.addTab(self.errors, "Unreadable files")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        for tab in (self.review, self.groups, self.search):
+            tab.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self._build_menus()
+        self._restore_geometry()
+        self.statusBar().showMessage("Ready")
+
+    # -- menus -----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action(file_menu, "&Open Folder…", "Ctrl+O", self.choose_folder)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._fill_recent()
+        self.rescan_action = self._action(file_menu, "&Rescan Folder", "F5", self.start_indexing)
+        self.cancel_action = self._action(file_menu, "&Cancel Indexing", "Ctrl+.", self.cancel_indexing)
+        file_menu.addSeparator()
+        self.export_action = self._action(file_menu, "&Export Merge List…", "Ctrl+E", self.export_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Settings…", "Ctrl+,", self.settings_dialog)
+        self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._action(edit_menu, "&Undo Decision", None, self.review.do_undo).setToolTip("Ctrl+Z in the review")
+        self.paste_action = self._action(edit_menu, "&Paste Picture to Search", "Ctrl+V", self.paste)
+        self._update_actions()
+
+    def _action(self, menu, text: str, key: Optional[str], slot) -> QAction:
+        action = QAction(text, self)
+        if key:
+            action.setShortcut(QKeySequence(key))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.settings.recent():
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.open_folder(Path(f)))
+        self.recent_menu.setEnabled(bool(self.settings.recent()))
+
+    def _update_actions(self) -> None:
+        indexing = self.index_worker is not None
+        self.rescan_action.setEnabled(self.session is not None and not indexing)
+        self.cancel_action.setEnabled(indexing)
+        self.export_action.setEnabled(self.session is not None)
+
+    # -- opening and indexing ----------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of product photos")
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_folder(self, folder: Path, catalog_dir: Optional[Path] = None) -> bool:
+        if not folder.is_dir():
+            self.show_error(f"The folder {folder} does not exist or is not a folder.")
+            return False
+        self.close_session()
+        try:
+            self.session = CatalogSession(folder, self.pool, self.cache, catalog_dir,
+                                          min_score=self.settings.threshold(), parent=self)
+            self.session.reload()
+        except FashionSimError as exc:
+            self.session = None
+            self.show_error(str(exc))
+            return False
+        self.settings.add_recent(str(self.session.folder))
+        self._fill_recent()
+        self.setWindowTitle(f"FashionSim Desktop — {self.session.folder}")
+        for tab in (self.review, self.groups, self.search, self.errors):
+            tab.set_session(self.session)
+        self._update_error_tab_title()
+        self.stack.setCurrentWidget(self.tabs)
+        self.start_indexing()  # incremental: resumes an interrupted run, picks up changed files
+        return True
+
+    def close_session(self) -> None:
+        self.cancel_indexing()
+        if self.index_worker is not None:
+            self.pool.pool.waitForDone(30000)
+        self.search.shutdown()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def start_indexing(self) -> None:
+        if self.session is None or self.index_worker is not None:
+            return
+        folder, catalog_dir, workers = self.session.folder, self.session.catalog_dir, self.settings.workers()
+
+        def job(progress):
+            with Catalog(catalog_dir, root=folder) as catalog:  # this thread's own connection
+                return Indexer(folder, catalog, workers=workers).run(progress)
+
+        worker = Worker(job)
+        worker.signals.progress.connect(self.progress.update_status)
+        worker.signals.result.connect(self._indexing_done)
+        worker.signals.cancelled.connect(lambda: self._indexing_stopped("Cancelled — finished work is kept; "
+                                                                        "Rescan (F5) resumes."))
+        worker.signals.failed.connect(self._indexing_failed)
+        worker.signals.finished.connect(self._indexing_finished)
+        self.index_worker = worker
+        self.progress.reset()
+        self.progress.show()
+        self.statusBar().showMessage("Indexing…")
+        self._update_actions()
+        self.pool.start(worker)
+
+    def cancel_indexing(self) -> None:
+        if self.index_worker is not None:
+            self.index_worker.cancel()
+            self.progress.cancel_button.setEnabled(False)
+            self.statusBar().showMessage("Cancelling… (finishing the pictures in progress)")
+
+    def _indexing_done(self, report) -> None:
+        self._refresh_all()
+        decided, total = self.review.model.counts()
+        self.statusBar().showMessage(
+            f"Indexed {report.files_seen} files: {report.pictures_decoded} pictures read, {report.errors} unreadable. "
+            f"{total} pairs to review.", 15000)
+        QTimer.singleShot(1500, self._hide_progress_if_idle)
+
+    def _hide_progress_if_idle(self) -> None:
+        if self.index_worker is None:
+            self.progress.hide()
+
+    def _indexing_stopped(self, message: str) -> None:
+        self.progress.finish("stopped")
+        self._refresh_all()
+        self.statusBar().showMessage(message, 15000)
+
+    def _indexing_failed(self, message: str) -> None:
+        self.progress.finish("stopped")
+        self.show_error(message)
+
+    def _indexing_finished(self) -> None:
+        self.index_worker = None
+        self._update_actions()
+
+    def _refresh_all(self) -> None:
+        if self.session is None:
+            return
+        self.session.reload()  # the review tab follows via pairsChanged
+        self.groups.refresh()
+        self.errors.refresh()
+        self.search.invalidate_index()
+        self._update_error_tab_title()
+
+    def _update_error_tab_title(self) -> None:
+        count = len(self.errors.model.rows)
+        self.tabs.setTabText(3, f"Unreadable files ({count})" if count else "Unreadable files")
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.groups and self.session is not None:
+            self.groups.refresh()
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        if self.session is None:
+            return
+        s = summary(merge_groups(self.session.catalog))
+        if s["duplicates"] == 0:
+            QMessageBox.information(self, "Nothing to export", "No merges are approved yet. Mark pairs as "
+                                    "“Merge” (M) in the review first.")
+            return
+        path, chosen_filter = QFileDialog.getSaveFileName(
+            self, "Export the approved merge list", str(Path.home() / "fashionsim-merges.csv"),
+            "CSV (*.csv);;JSON (*.json)")
+        if path:
+            self.export_to(Path(path), "json" if path.lower().endswith(".json") or "json" in chosen_filter.lower()
+                           else "csv")
+
+    def export_to(self, path: Path, fmt: str) -> Optional[int]:
+        try:
+            count = export_merges(self.session.catalog, path, fmt)
+        except (OSError, FashionSimError) as exc:
+            self.show_error(f"The merge list could not be written to {path}: {getattr(exc, 'strerror', None) or exc}")
+            return None
+        self.statusBar().showMessage(f"Wrote {count} approved merges to {path}", 15000)
+        return count
+
+    # -- settings --------------------------------------------------------------------------------
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() and self.session is not None:
+            self.session.min_score = self.settings.threshold()
+            self._refresh_all()
+
+    # -- drag and drop, paste --------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.handle_mime(event.mimeData())
+        event.acceptProposedAction()
+
+    def paste(self) -> None:
+        self.handle_mime(QGuiApplication.clipboard().mimeData())
+
+    def handle_mime(self, mime) -> None:
+        """A folder opens as the catalogue; picture files or picture data become a visual search."""
+        local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+        folders = [p for p in local if os.path.isdir(p)]
+        if folders:
+            self.open_folder(Path(folders[0]))
+            return
+        images = [p for p in local if os.path.isfile(p) and _is_image_file(p)]
+        if images:
+            self.tabs.setCurrentWidget(self.search)
+            self.search.search_file(images[0])
+            if len(images) > 1:
+                self.statusBar().showMessage(f"Searching with {os.path.basename(images[0])}; "
+                                             f"drop one picture at a time for the others.", 8000)
+            return
+        if mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.tabs.setCurrentWidget(self.search)
+                self.search.search_qimage(image, "dropped picture")
+                return
+        remote = [url.toString() for url in mime.urls() if not url.isLocalFile()] if mime.hasUrls() else []
+        if remote:
+            self.show_error("That is a link to a picture on the web. FashionSim works offline: save the picture "
+                            "first, or drag the picture itself rather than its link.")
+        elif local:
+            self.show_error("FashionSim can search with pictures (JPEG, PNG, WebP, …) or open folders.")
+
+    # -- errors and closing ----------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        if os.environ.get("FASHIONSIM_NO_DIALOGS"):
+            return  # tests read the status bar instead of a modal dialog
+        QMessageBox.warning(self, "FashionSim", message)
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        for name, splitter in (("review", self.review.splitter), ("compare", self.review.compare.splitter)):
+            state = self.settings.value(f"splitter/{name}")
+            if isinstance(state, QByteArray):
+                splitter.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("splitter/review", self.review.splitter.saveState())
+        self.settings.setValue("splitter/compare", self.review.compare.splitter.saveState())
+        self.settings.sync()
+        self.review.compare.stop()
+        self.close_session()
+        self.pool.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,81 @@
+"""Indexing progress: a bar per phase with counts, rate and time left, and a Cancel button."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from ..core.progress import PHASE_LABELS, PHASES, PhaseStatus
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+class ProgressPanel(QWidget):
+    cancelRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        self.bars: dict[str, QProgressBar] = {}
+        self.details: dict[str, QLabel] = {}
+        for row, phase in enumerate(PHASES):
+            grid.addWidget(QLabel(PHASE_LABELS[phase]), row, 0)
+            bar = QProgressBar(self)
+            bar.setRange(0, 1)
+            bar.setValue(0)
+            bar.setObjectName(f"progress_{phase}")
+            detail = QLabel("waiting", self)
+            detail.setMinimumWidth(260)
+            grid.addWidget(bar, row, 1)
+            grid.addWidget(detail, row, 2)
+            self.bars[phase], self.details[phase] = bar, detail
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancel_index")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        grid.addWidget(self.cancel_button, 0, 3, len(PHASES), 1)
+        grid.setColumnStretch(1, 1)
+
+    def reset(self) -> None:
+        for phase in PHASES:
+            self.bars[phase].setRange(0, 1)
+            self.bars[phase].setValue(0)
+            self.details[phase].setText("waiting")
+        self.cancel_button.setEnabled(True)
+
+    def update_status(self, status: PhaseStatus) -> None:
+        bar, detail = self.bars.get(status.phase), self.details.get(status.phase)
+        if bar is None:
+            return
+        # Mark earlier phases complete: phases run in order.
+        for phase in PHASES[:PHASES.index(status.phase)]:
+            if self.bars[phase].maximum() == 0 or self.bars[phase].value() < self.bars[phase].maximum():
+                self.bars[phase].setRange(0, 1)
+                self.bars[phase].setValue(1)
+                if self.details[phase].text() == "waiting":
+                    self.details[phase].setText("done")
+        if status.total > 0:
+            bar.setRange(0, status.total)
+            bar.setValue(min(status.done, status.total))
+        else:
+            bar.setRange(0, 0)  # busy: total not known yet
+        text = f"{status.done:,}" + (f" of {status.total:,}" if status.total else "")
+        if status.elapsed > 0.5 and status.done:
+            text += f" · {status.rate:,.0f}/s"
+        left = status.remaining_seconds
+        if left is not None and status.done < status.total:
+            text += f" · about {_duration(left)} left"
+        elif status.total and status.done >= status.total:
+            text += " · done"
+        detail.setText(text)
+
+    def finish(self, message: str) -> None:
+        for phase in PHASES:
+            if self.details[phase].text() == "waiting":
+                self.details[phase].setText(message)
+        self.cancel_button.setEnabled(False)

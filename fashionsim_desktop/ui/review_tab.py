@@ -1,0 +1,328 @@
+"""Pair review: the queue (filterable, best first), the side-by-side viewer and keyboard-driven decisions."""
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Optional
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
+
+from ..core.review import KEEP, MERGE, Pair
+from .compare_view import DIFFERENCE, FIT, FLICKER, SAME_SCALE, SIDE_BY_SIDE, CompareView
+from .models import PAIR_ROLE, PairFilterProxy, PairTableModel
+from .session import CatalogSession
+
+PRELOAD_AHEAD = 3
+EVIDENCE_ROWS = (("cosine", "Embedding cosine"), ("inliers", "Matching details"), ("phash_distance", "pHash distance"),
+                 ("dhash_distance", "dHash distance"), ("colorhash_distance", "Colour hash distance"))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+
+def _date(ns: int) -> str:
+    return datetime.datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M")
+
+
+class ReviewTab(QWidget):
+    statusMessage = Signal(str)
+
+    # (name, label, shortcut) — every action is a button with its shortcut shown, and a key.
+    ACTIONS = (("merge", "Merge", "M"), ("keep", "Keep both", "K"), ("skip", "Skip", "S"),
+               ("previous", "Previous", "Left"), ("next", "Next", "Right"), ("undo", "Undo", "Ctrl+Z"),
+               ("zoom_in", "Zoom in", "+"), ("zoom_out", "Zoom out", "-"), ("zoom_reset", "Fit", "0"),
+               ("swap", "Swap sides", "X"), ("scale", "Same scale / fit", "1"),
+               ("flicker", "Flicker", "F"), ("difference", "Difference", "D"))
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.session: Optional[CatalogSession] = None
+        self.swapped = False
+        self.shown_pair: Optional[Pair] = None
+        self.model = PairTableModel(self)
+        self.proxy = PairFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        # Filters
+        self.kind_filter = QComboBox(self)
+        self.kind_filter.addItems(["All kinds", "Exact", "Near"])
+        self.state_filter = QComboBox(self)
+        self.state_filter.addItems(["All", "Undecided", "Merged", "Kept"])
+        self.min_score = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0)
+        self.max_score = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=1.0)
+        self.folder_filter = QLineEdit(self, placeholderText="Folder contains…")
+        self.done_label = QLabel(self)
+        filters = QHBoxLayout()
+        for w in (QLabel("Show:"), self.kind_filter, self.state_filter, QLabel("Score"), self.min_score,
+                  QLabel("to"), self.max_score, self.folder_filter):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        filters.addWidget(self.done_label)
+        self.kind_filter.currentIndexChanged.connect(self._filters_changed)
+        self.state_filter.currentIndexChanged.connect(self._filters_changed)
+        self.min_score.valueChanged.connect(self._filters_changed)
+        self.max_score.valueChanged.connect(self._filters_changed)
+        self.folder_filter.textChanged.connect(self._filters_changed)
+
+        # Queue
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current())
+
+        self.compare = CompareView(self)
+
+        # Buttons with visible shortcuts, and the same actions on keys
+        self.actions: dict[str, QAction] = {}
+        buttons = QHBoxLayout()
+        for name, label, key in self.ACTIONS:
+            action = QAction(f"{label}", self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(f"{label} ({QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)})")
+            action.triggered.connect(getattr(self, f"do_{name}"))
+            self.addAction(action)
+            self.actions[name] = action
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setText(f"{label}  [{QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)}]")
+            button.setObjectName(f"button_{name}")
+            buttons.addWidget(button)
+            if name in ("skip", "undo", "zoom_reset", "scale"):
+                buttons.addSpacing(12)
+        buttons.addStretch(1)
+
+        right = QWidget(self)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addLayout(buttons)
+        rl.addWidget(self.compare, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(self.splitter, 1)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # -- session ---------------------------------------------------------------------------------
+    def set_session(self, session: Optional[CatalogSession]) -> None:
+        self.session = session
+        self.shown_pair = None
+        self.compare.clear()
+        self.model.set_pairs(session.pairs if session else [])
+        if session:
+            session.pairsChanged.connect(self.reload)
+        self._update_done()
+        self.select_proxy_row(self._first_undecided_row())
+
+    def reload(self) -> None:
+        current = self.current_pair()
+        self.model.set_pairs(self.session.pairs if self.session else [])
+        self._update_done()
+        row = self._proxy_row_of(current) if current else None
+        self.select_proxy_row(row if row is not None else self._first_undecided_row())
+
+    # -- queue navigation ------------------------------------------------------------------------
+    def current_pair(self) -> Optional[Pair]:
+        index = self.table.currentIndex()
+        return self.proxy.data(index, PAIR_ROLE) if index.isValid() else None
+
+    def current_proxy_row(self) -> int:
+        index = self.table.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def _first_undecided_row(self) -> int:
+        for r in range(self.proxy.rowCount()):
+            if not self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE).decision:
+                return r
+        return 0
+
+    def _proxy_row_of(self, pair: Pair) -> Optional[int]:
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE) is pair:
+                return r
+        return None
+
+    def select_proxy_row(self, row: int) -> None:
+        count = self.proxy.rowCount()
+        if count == 0:
+            self.table.setCurrentIndex(self.proxy.index(-1, -1))
+            self.shown_pair = None
+            self.compare.clear()
+            return
+        row = max(0, min(row, count - 1))
+        index = self.proxy.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        self._show_current()
+
+    def _filters_changed(self) -> None:
+        kinds = ["", "exact", "near"]
+        states = ["", "undecided", "merge", "keep"]
+        current = self.current_pair()
+        self.proxy.set_filters(kind=kinds[self.kind_filter.currentIndex()],
+                               state=states[self.state_filter.currentIndex()],
+                               min_score=self.min_score.value(), max_score=self.max_score.value(),
+                               folder=self.folder_filter.text())
+        row = self._proxy_row_of(current) if current else None
+        self.select_proxy_row(row if row is not None else 0)
+
+    def _update_done(self) -> None:
+        decided, total = self.model.counts()
+        self.done_label.setText(f"{decided} of {total} pairs decided")
+
+    # -- showing a pair --------------------------------------------------------------------------
+    def _sides(self, pair: Pair) -> tuple[str, str]:
+        return (pair.path_b, pair.path_a) if self.swapped else (pair.path_a, pair.path_b)
+
+    def _show_current(self) -> None:
+        pair = self.current_pair()
+        if pair is None or self.session is None:
+            return
+        if pair is self.shown_pair and self.compare.images[0] is not None:
+            return
+        self.shown_pair = pair
+        a, b = self._sides(pair)
+        paths = [self.session.abs_path(a), self.session.abs_path(b)]
+        cached = [self.session.cache.peek(p) for p in paths]
+        if all(c is not None for c in cached):
+            self._display(pair, cached[0], cached[1])
+        else:
+            self._display(pair, None, None)  # captions and metadata at once; pictures when loaded
+            self.session.load_images(paths, lambda images, pair=pair, paths=paths: self._loaded(pair, paths, images))
+        self._preload_after(self.current_proxy_row())
+
+    def _loaded(self, pair: Pair, paths: list[str], images: dict) -> None:
+        if pair is self.shown_pair:
+            self._display(pair, images.get(paths[0]), images.get(paths[1]))
+
+    def _preload_after(self, row: int) -> None:
+        paths = []
+        for r in range(row + 1, min(row + 1 + PRELOAD_AHEAD, self.proxy.rowCount())):
+            p = self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE)
+            paths += [self.session.abs_path(p.path_a), self.session.abs_path(p.path_b)]
+        if paths:
+            self.session.load_images(paths)
+
+    def _display(self, pair: Pair, image_a, image_b) -> None:
+        a, b = self._sides(pair)
+        files = self.session.files
+        fa, fb = files.get(a, {}), files.get(b, {})
+        keeper = self._suggested_keeper(fa, fb)
+        captions = []
+        for side, (path, f) in enumerate(((a, fa), (b, fb))):
+            star = " ★ suggested keeper" if keeper == side else ""
+            name = os.path.basename(path)
+            captions.append(f"<b>{'AB'[side]}: {name}</b><span style='color:#b26b00'>{star}</span>"
+                            f"<br><span style='color:#666'>{os.path.dirname(path) or '.'}</span>")
+        rows = [
+            ("Resolution", f"{fa.get('width', '?')} × {fa.get('height', '?')}",
+             f"{fb.get('width', '?')} × {fb.get('height', '?')}"),
+            ("File size", _size(fa.get("size", 0)), _size(fb.get("size", 0))),
+            ("Format", fa.get("format", "?"), fb.get("format", "?")),
+            ("Modified", _date(fa.get("mtime_ns", 0)), _date(fb.get("mtime_ns", 0))),
+            ("Folder", os.path.dirname(a) or ".", os.path.dirname(b) or "."),
+            ("Duplicate score", f"{pair.score:.3f} ({pair.kind})", ""),
+        ]
+        for key, label in EVIDENCE_ROWS:
+            if key in pair.evidence:
+                rows.append((label, str(pair.evidence[key]), ""))
+        if pair.evidence.get("mirrored"):
+            rows.append(("Mirrored copy", "yes", ""))
+        rows.append(("Decision", pair.decision or "undecided", ""))
+        self.compare.show_pair(image_a, image_b, tuple(captions), rows, bool(pair.evidence.get("mirrored")))
+
+    @staticmethod
+    def _suggested_keeper(fa: dict, fb: dict) -> int:
+        def rank(f):
+            return (-(f.get("width", 0) * f.get("height", 0)), -f.get("size", 0), f.get("mtime_ns", 0))
+        return 0 if rank(fa) <= rank(fb) else 1
+
+    # -- actions ---------------------------------------------------------------------------------
+    def _decide(self, decision: Optional[str]) -> None:
+        pair = self.current_pair()
+        if pair is None or self.session is None:
+            return
+        row = self.current_proxy_row()
+        self.session.decide(pair, decision)  # committed to disk before we move on
+        for r in self.model.rows_for_shas(pair.sha_a, pair.sha_b):
+            self.model.set_decision(r, decision)
+        self.proxy.refilter()
+        self._update_done()
+        still_there = self._proxy_row_of(pair)
+        self.select_proxy_row(row + 1 if still_there is not None else row)
+        self.statusMessage.emit(f"Saved: {decision} — {pair.path_a} / {pair.path_b}")
+
+    def do_merge(self) -> None:
+        self._decide(MERGE)
+
+    def do_keep(self) -> None:
+        self._decide(KEEP)
+
+    def do_skip(self) -> None:
+        self.do_next()
+
+    def do_next(self) -> None:
+        self.select_proxy_row(self.current_proxy_row() + 1)
+
+    def do_previous(self) -> None:
+        self.select_proxy_row(max(0, self.current_proxy_row() - 1))
+
+    def do_undo(self) -> None:
+        if self.session is None:
+            return
+        undone = self.session.undo()
+        if not undone:
+            self.statusMessage.emit("Nothing to undo")
+            return
+        target = None
+        for step in undone:
+            for r in self.model.rows_for_shas(step["sha_a"], step["sha_b"]):
+                self.model.set_decision(r, step["restored"])
+                target = self.model.pairs[r]
+        self.proxy.refilter()
+        self._update_done()
+        row = self._proxy_row_of(target) if target is not None else None
+        if row is not None:
+            self.shown_pair = None
+            self.select_proxy_row(row)
+        self.statusMessage.emit(f"Undone: {len(undone)} decision(s)")
+
+    def do_zoom_in(self) -> None:
+        self.compare.zoom_by(1.25)
+
+    def do_zoom_out(self) -> None:
+        self.compare.zoom_by(0.8)
+
+    def do_zoom_reset(self) -> None:
+        self.compare.reset_zoom()
+
+    def do_swap(self) -> None:
+        self.swapped = not self.swapped
+        self.shown_pair = None
+        self._show_current()
+
+    def do_scale(self) -> None:
+        self.compare.set_mode(SAME_SCALE if self.compare.mode == FIT else FIT)
+
+    def do_flicker(self) -> None:
+        self.compare.set_display(SIDE_BY_SIDE if self.compare.display == FLICKER else FLICKER)
+
+    def do_difference(self) -> None:
+        self.compare.set_display(SIDE_BY_SIDE if self.compare.display == DIFFERENCE else DIFFERENCE)

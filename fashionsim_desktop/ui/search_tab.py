@@ -1,0 +1,229 @@
+"""Visual search: the catalogue pictures most similar to a dropped, pasted or chosen picture.
+
+Queries run in workers; each new query cancels the one before and stale results are dropped, so the grid
+always shows the latest question. Thumbnails arrive in the background after the results.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..core.errors import FashionSimError
+from ..core.imaging import DecodeError
+from ..core.search import Searcher
+from ..store.catalog import Catalog
+from .compare_view import ImagePane
+from .errors_tab import reveal_in_file_manager
+from .models import ThumbnailListModel
+from .workers import Worker
+
+THUMB = 150
+
+
+def qimage_to_png(image: QImage) -> bytes:
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+class ImageViewerDialog(QDialog):
+    """One picture, zoomable, with its path; opened from a search result."""
+
+    def __init__(self, path: str, image: Optional[QImage], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(os.path.basename(path))
+        self.pane = ImagePane(self)
+        self.pane.set_image(image)
+        self.pane.wheelZoom.connect(lambda f: self.pane.apply_scale(self.pane.scale_factor() * f))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(path, self))
+        layout.addWidget(self.pane, 1)
+        self.resize(700, 800)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.pane.apply_scale(self.pane.fit_scale())
+
+
+class SearchTab(QWidget):
+    statusMessage = Signal(str)
+    resultsShown = Signal(int)  # for tests and the status bar: how many results are on screen
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.session = None
+        self._searcher: Optional[Searcher] = None
+        self._searcher_lock = threading.Lock()
+        self._query_id = 0
+        self._running: Optional[Worker] = None
+        self.query_label = QLabel("Drop pictures here (from a file manager or a browser), paste one with Ctrl+V, "
+                                  "or pick “Find similar” on a catalogue picture.", self)
+        self.query_label.setWordWrap(True)
+        self.query_preview = QLabel(self)
+        self.query_preview.setFixedSize(THUMB, THUMB)
+        self.query_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.k_box = QSpinBox(self, minimum=1, maximum=200, value=24)
+        self.model = ThumbnailListModel(self)
+        self.grid = QListView(self)
+        self.grid.setModel(self.model)
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setIconSize(QSize(THUMB, THUMB))
+        self.grid.setGridSize(QSize(THUMB + 30, THUMB + 50))
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setWordWrap(True)
+        self.grid.activated.connect(lambda _: self.open_selected())
+        self.open_button = QPushButton("Open", self)
+        self.reveal_button = QPushButton("Reveal in file manager", self)
+        self.similar_button = QPushButton("Find similar to this", self)
+        self.open_button.clicked.connect(self.open_selected)
+        self.reveal_button.clicked.connect(self.reveal_selected)
+        self.similar_button.clicked.connect(self.similar_to_selected)
+        top = QHBoxLayout()
+        top.addWidget(self.query_preview)
+        top.addWidget(self.query_label, 1)
+        top.addWidget(QLabel("Results:"))
+        top.addWidget(self.k_box)
+        buttons = QHBoxLayout()
+        for b in (self.open_button, self.reveal_button, self.similar_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(buttons)
+        layout.addWidget(self.grid, 1)
+
+    def set_session(self, session) -> None:
+        self.cancel()
+        self.session = session
+        with self._searcher_lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+        self.model.set_items([])
+
+    def invalidate_index(self) -> None:
+        """After indexing: the next query loads the new index."""
+        self.set_session(self.session)
+
+    # -- queries ---------------------------------------------------------------------------------
+    def _get_searcher(self) -> Searcher:
+        with self._searcher_lock:
+            if self._searcher is None:
+                with Catalog(self.session.catalog_dir) as catalog:  # this thread's own connection
+                    self._searcher = Searcher(catalog)
+            return self._searcher
+
+    def cancel(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+            self._running = None
+
+    def search_bytes(self, data: bytes, label: str) -> None:
+        image = QImage.fromData(data)
+        self._start(label, image if not image.isNull() else None,
+                    lambda searcher, k: searcher.query_vector(searcher.embed_bytes(data), k))
+
+    def search_file(self, path: str) -> None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            self.statusMessage.emit(f"{path} cannot be read: {exc.strerror or exc}")
+            return
+        self.search_bytes(data, os.path.basename(path))
+
+    def search_qimage(self, image: QImage, label: str = "pasted picture") -> None:
+        self.search_bytes(qimage_to_png(image), label)
+
+    def search_similar(self, sha256: str, label: str) -> None:
+        self._start(label, None, lambda searcher, k: searcher.similar_to(sha256, k))
+
+    def _start(self, label: str, preview: Optional[QImage], run) -> None:
+        if self.session is None:
+            self.statusMessage.emit("Open and index a catalogue folder first.")
+            return
+        self.cancel()  # a newer question replaces the older one
+        self._query_id += 1
+        query_id, k = self._query_id, self.k_box.value()
+        self.query_label.setText(f"Searching for pictures like <b>{label}</b>…")
+        if preview is not None:
+            from PySide6.QtGui import QPixmap
+
+            self.query_preview.setPixmap(QPixmap.fromImage(preview).scaled(
+                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        else:
+            self.query_preview.clear()
+
+        def job(progress):
+            searcher = self._get_searcher()
+            progress.check()
+            if not searcher.ready:
+                raise FashionSimError("This catalogue has no search index yet: index the folder first.")
+            try:
+                return run(searcher, k)
+            except DecodeError as exc:
+                raise FashionSimError(f"{label} is not a picture FashionSim can read: {exc}") from exc
+
+        worker = Worker(job)
+        worker.signals.result.connect(lambda hits, q=query_id, l=label: self._show(q, l, hits))
+        worker.signals.failed.connect(lambda msg, q=query_id: self._failed(q, msg))
+        self._running = worker
+        self.session.pool.start(worker)
+
+    def _failed(self, query_id: int, message: str) -> None:
+        if query_id == self._query_id:
+            self.query_label.setText(message)
+            self.statusMessage.emit(message)
+
+    def _show(self, query_id: int, label: str, hits) -> None:
+        if query_id != self._query_id or self.session is None:
+            return  # an older question: its answer is no longer wanted
+        self._running = None
+        self.query_label.setText(f"{len(hits)} catalogue pictures most like <b>{label}</b>")
+        items = [{"path": h.path, "abs_path": self.session.abs_path(h.path), "sha256": h.sha256,
+                  "caption": f"{h.similarity:.3f}\n{os.path.basename(h.path)}"} for h in hits]
+        self.model.set_items(items)
+        worker = self.session.load_images([i["abs_path"] for i in items], max_side=THUMB)
+        worker.signals.result.connect(lambda images, q=query_id: self._thumbnails(q, images))
+        self.resultsShown.emit(len(items))
+
+    def _thumbnails(self, query_id: int, images: dict) -> None:
+        if query_id != self._query_id:
+            return
+        for row, item in enumerate(self.model.items):
+            if item["abs_path"] in images:
+                self.model.set_thumbnail(row, item["abs_path"], images[item["abs_path"]])
+
+    # -- result actions --------------------------------------------------------------------------
+    def selected(self) -> Optional[dict]:
+        index = self.grid.currentIndex()
+        return self.model.items[index.row()] if index.isValid() else None
+
+    def open_selected(self) -> None:
+        item = self.selected()
+        if item:
+            ImageViewerDialog(item["path"], self.session.cache.get(item["abs_path"]), self).show()
+
+    def reveal_selected(self) -> None:
+        item = self.selected()
+        if item:
+            reveal_in_file_manager(item["abs_path"])
+
+    def similar_to_selected(self) -> None:
+        item = self.selected()
+        if item:
+            self.search_similar(item["sha256"], os.path.basename(item["path"]))
+
+    def shutdown(self) -> None:
+        self.cancel()
+        with self._searcher_lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
