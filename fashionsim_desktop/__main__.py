@@ -1,6 +1,7 @@
 """Entry point: `fashionsim COMMAND ...` runs the CLI; `fashionsim [FOLDER]` opens the window."""
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 from .cli import build_parser, main as cli_main
@@ -9,6 +10,7 @@ CLI_COMMANDS = {"index", "pairs", "decide", "undo", "keeper", "groups", "export"
 
 
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # worker processes of a frozen (PyInstaller) app start here
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in CLI_COMMANDS:
         return cli_main(argv)

@@ -136,6 +136,10 @@ class CompareView(QWidget):
             lay.addWidget(caption)
             lay.addWidget(pane, 1)
             columns.addWidget(box)
+        columns.setStretchFactor(0, 1)
+        columns.setStretchFactor(1, 1)
+        self.columns = columns
+        self._balanced = False
         for i, pane in enumerate(self.panes):
             pane.panned.connect(lambda fx, fy, i=i: self._sync_pan(i, fx, fy))
             pane.wheelZoom.connect(self.zoom_by)
@@ -151,6 +155,7 @@ class CompareView(QWidget):
         self.splitter.addWidget(self.table)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([640, 210])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -236,6 +241,13 @@ class CompareView(QWidget):
 
     def _sync_pan(self, source: int, fx: float, fy: float) -> None:
         self.panes[1 - source].set_pan_fraction(fx, fy)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._balanced:  # both pictures get the same room
+            half = max(self.columns.width(), 400) // 2
+            self.columns.setSizes([half, half])
+            self._balanced = True
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -68,6 +68,7 @@ class GroupsTab(QWidget):
         splitter.addWidget(self.group_list)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([340, 1100])
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary_label)
         layout.addWidget(splitter, 1)
@@ -84,8 +85,8 @@ class GroupsTab(QWidget):
         for number, group in enumerate(self.groups, start=1):
             merged = sum(1 for p in group if p.decision == MERGE)
             pictures = len({x for p in group for x in (p.path_a, p.path_b)})
-            text = (f"Group {number}: {pictures} pictures · best score {max(p.score for p in group):.2f}"
-                    f" · {merged} of {len(group)} pairs merged")
+            text = (f"{number}. {pictures} pictures · best {max(p.score for p in group):.2f}"
+                    f" · {merged}/{len(group)} merged")
             item = QStandardItem(text)
             item.setEditable(False)
             self.group_model.appendRow(item)

@@ -312,8 +312,8 @@ class MainWindow(QMainWindow):
             self.resize(1400, 900)
         for name, splitter in (("review", self.review.splitter), ("compare", self.review.compare.splitter)):
             state = self.settings.value(f"splitter/{name}")
-            if isinstance(state, QByteArray):
-                splitter.restoreState(state)
+            if isinstance(state, QByteArray) and splitter.restoreState(state) and name == "review":
+                self.review.layout_restored = True
 
     def closeEvent(self, event) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -46,7 +46,7 @@ class PairTableModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (str(index.row() + 1), f"{pair.score:.3f}", pair.kind, pair.decision or "",
-                    pair.path_a, pair.path_b)[col]
+                    os.path.basename(pair.path_a), os.path.basename(pair.path_b))[col]
         if role == SORT_ROLE:
             return (index.row(), pair.score, pair.kind, pair.decision or "", pair.path_a, pair.path_b)[col]
         if role == Qt.ItemDataRole.BackgroundRole and pair.decision:

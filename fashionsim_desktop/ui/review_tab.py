@@ -74,6 +74,7 @@ class ReviewTab(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the file name visible
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
@@ -86,8 +87,9 @@ class ReviewTab(QWidget):
 
         # Buttons with visible shortcuts, and the same actions on keys
         self.actions: dict[str, QAction] = {}
-        buttons = QHBoxLayout()
+        decision_row, view_row = QHBoxLayout(), QHBoxLayout()  # two rows keep the picture area wide
         for name, label, key in self.ACTIONS:
+            buttons = decision_row if name in ("merge", "keep", "skip", "previous", "next", "undo") else view_row
             action = QAction(f"{label}", self)
             action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -100,24 +102,34 @@ class ReviewTab(QWidget):
             button.setText(f"{label}  [{QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)}]")
             button.setObjectName(f"button_{name}")
             buttons.addWidget(button)
-            if name in ("skip", "undo", "zoom_reset", "scale"):
+            if name in ("skip", "zoom_reset", "scale"):
                 buttons.addSpacing(12)
-        buttons.addStretch(1)
+        decision_row.addStretch(1)
+        view_row.addStretch(1)
 
         right = QWidget(self)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        rl.addLayout(buttons)
+        rl.addLayout(decision_row)
+        rl.addLayout(view_row)
         rl.addWidget(self.compare, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
+        self.layout_restored = False  # True when the window restored the curator's own splitter sizes
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(self.splitter, 1)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self.layout_restored:  # first show: give the queue 30% and the pictures the rest
+            width = max(self.width(), 800)
+            self.splitter.setSizes([int(width * 0.3), int(width * 0.7)])
+            self.layout_restored = True
 
     # -- session ---------------------------------------------------------------------------------
     def set_session(self, session: Optional[CatalogSession]) -> None:
@@ -164,6 +176,7 @@ class ReviewTab(QWidget):
             self.table.setCurrentIndex(self.proxy.index(-1, -1))
             self.shown_pair = None
             self.compare.clear()
+            self.compare.captions[0].setText(self._empty_message())
             return
         row = max(0, min(row, count - 1))
         index = self.proxy.index(row, 0)
@@ -186,6 +199,14 @@ class ReviewTab(QWidget):
     def _update_done(self) -> None:
         decided, total = self.model.counts()
         self.done_label.setText(f"{decided} of {total} pairs decided")
+
+    def _empty_message(self) -> str:
+        if self.session is None:
+            return ""
+        if self.model.rowCount() == 0:
+            return ("<b>No duplicate pairs yet.</b> Pairs appear here when indexing finishes; "
+                    "if it has finished, no two pictures look like copies of each other.")
+        return "<b>No pair matches the filters.</b> Change the filters above to see more."
 
     # -- showing a pair --------------------------------------------------------------------------
     def _sides(self, pair: Pair) -> tuple[str, str]:
