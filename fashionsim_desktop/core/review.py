@@ -100,10 +100,14 @@ def _suggested_keeper(members: list[Member]) -> Member:
     return min(members, key=lambda m: (-(m.width * m.height), -m.size, m.mtime_ns, m.path))
 
 
-def merge_groups(catalog: Catalog) -> list[Group]:
-    """Connected components of merge decisions over pictures present on disk."""
+def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scores: bool = True) -> list[Group]:
+    """Connected components of merge decisions over pictures present on disk.
+
+    `files` (catalog.present_files()) may be passed in when the caller already holds them; `with_scores`
+    adds each duplicate's best merge score (the export needs it, the window's summary does not).
+    """
     decisions = catalog.decisions()
-    files = catalog.present_files()
+    files = catalog.present_files() if files is None else files
     by_sha: dict[str, list[dict]] = {}
     for f in files:
         by_sha.setdefault(f["sha256"], []).append(f)
@@ -116,7 +120,8 @@ def merge_groups(catalog: Catalog) -> list[Group]:
         return x
 
     scores: dict[str, float] = {}
-    near_scores = {(p["sha_a"], p["sha_b"]): p["score"] for p in catalog.near_pairs(0.0, VERIFIER_VERSION)}
+    near_scores = ({(p["sha_a"], p["sha_b"]): p["score"] for p in catalog.near_pairs(0.0, VERIFIER_VERSION)}
+                   if with_scores else {})
     for (a, b), d in decisions.items():
         if d["decision"] != MERGE or a not in by_sha or b not in by_sha:
             continue

@@ -279,8 +279,8 @@ class Catalog:
     def near_pairs(self, min_score: float, verifier: str) -> list[dict]:
         """Verified pairs at or above min_score whose both pictures are present."""
         sql = ("SELECT v.sha_a, v.sha_b, v.cosine, v.score, v.evidence FROM verified v WHERE v.verifier=? "
-               "AND v.score>=? AND v.sha_a IN (SELECT sha256 FROM files WHERE status='ok') "
-               "AND v.sha_b IN (SELECT sha256 FROM files WHERE status='ok') ORDER BY v.score DESC")
+               "AND v.score>=? AND EXISTS (SELECT 1 FROM files f WHERE f.sha256=v.sha_a AND f.status='ok') "
+               "AND EXISTS (SELECT 1 FROM files f WHERE f.sha256=v.sha_b AND f.status='ok') ORDER BY v.score DESC")
         rows = self._run(lambda: self.db.execute(sql, [verifier, min_score]).fetchall())
         return [{"sha_a": a, "sha_b": b, "cosine": c, "score": s, "evidence": json.loads(e)} for a, b, c, s, e in rows]
 

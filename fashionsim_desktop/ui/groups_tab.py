@@ -100,7 +100,7 @@ class GroupsTab(QWidget):
         if self.session is None:
             self.summary_label.setText("")
             return
-        s = summary(merge_groups(self.session.catalog))
+        s = summary(merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False))
         self.summary_label.setText(
             f"<b>Export would merge:</b> {s['groups']} groups · {s['duplicates']} duplicates · "
             f"{s['bytes_freed'] / 1e6:.1f} MB freed.  Proposed groups to review: {len(self.groups)}")
@@ -115,7 +115,7 @@ class GroupsTab(QWidget):
         picked = [sha for sha in shas if sha in chosen]
         if picked:  # the curator's latest choice
             return max(picked, key=chosen.get)
-        for g in merge_groups(self.session.catalog):
+        for g in merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False):
             if g.keeper.sha256 in shas:
                 return g.keeper.sha256
         files = [f for f in self.session.files.values() if f["sha256"] in shas]

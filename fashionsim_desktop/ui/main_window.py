@@ -1,6 +1,7 @@
 """The main window: open a catalogue folder, index it in the background, review, search, export."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Optional
@@ -27,6 +28,7 @@ from .settings import AppSettings, SettingsDialog
 from .workers import Worker, WorkerPool
 
 MAX_RECENT = 8
+log = logging.getLogger(__name__)
 
 
 def _is_image_file(path: str) -> bool:
@@ -208,10 +210,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _refresh_all(self) -> None:
+        """Reload pairs, files and errors in the background, then show them (the window never waits)."""
         if self.session is None:
             return
-        self.session.reload()  # the review tab follows via pairsChanged
-        self.groups.refresh()
+        self.session.reload_async(self._apply_refresh)
+
+    def _apply_refresh(self) -> None:
+        self.groups.refresh()  # the review tab follows the session's pairsChanged
         self.errors.refresh()
         self.search.invalidate_index()
         self._update_error_tab_title()
@@ -228,7 +233,7 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if self.session is None:
             return
-        s = summary(merge_groups(self.session.catalog))
+        s = summary(merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False))
         if s["duplicates"] == 0:
             QMessageBox.information(self, "Nothing to export", "No merges are approved yet. Mark pairs as "
                                     "“Merge” (M) in the review first.")
@@ -321,6 +326,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("splitter/compare", self.review.compare.splitter.saveState())
         self.settings.sync()
         self.review.compare.stop()
+        self.search.cancel()
+        if not self.pool.shutdown():  # cancel every worker and wait for it before closing the catalogue
+            log.warning("background work did not stop within the time limit")
         self.close_session()
-        self.pool.shutdown()
         super().closeEvent(event)

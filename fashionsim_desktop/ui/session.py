@@ -35,14 +35,34 @@ class CatalogSession(QObject):
         self.min_score = min_score
         self.files: dict[str, dict] = {}
         self.pairs: list[Pair] = []
+        self.error_rows: list[tuple[str, str]] = []
 
     def close(self) -> None:
         self.catalog.close()
 
     # -- data ------------------------------------------------------------------------------------
     def reload(self) -> None:
-        self.files = {f["path"]: f for f in self.catalog.present_files()}
-        self.pairs = list_pairs(self.catalog, self.min_score)
+        """Load files, pairs and errors now (used when opening, before any pair is shown)."""
+        self._apply(self._snapshot(self.catalog))
+
+    def reload_async(self, then: Optional[Callable[[], None]] = None) -> Worker:
+        """Load in a worker with its own connection; apply on the UI thread, then call `then`."""
+        catalog_dir, folder = self.catalog_dir, self.folder
+
+        def job(progress):
+            with Catalog(catalog_dir, root=folder) as catalog:
+                return self._snapshot(catalog)
+
+        worker = Worker(job)
+        worker.signals.result.connect(lambda snapshot: (self._apply(snapshot), then and then()))
+        return self.pool.start(worker)
+
+    def _snapshot(self, catalog: Catalog) -> tuple:
+        return ({f["path"]: f for f in catalog.present_files()}, list_pairs(catalog, self.min_score),
+                catalog.file_errors())
+
+    def _apply(self, snapshot: tuple) -> None:
+        self.files, self.pairs, self.error_rows = snapshot
         self.pairsChanged.emit()
 
     def abs_path(self, rel: str) -> str:
@@ -52,7 +72,7 @@ class CatalogSession(QObject):
         return os.path.join(str(self.folder), rel)
 
     def errors(self) -> list[tuple[str, str]]:
-        return self.catalog.file_errors()
+        return self.error_rows
 
     def has_index(self) -> bool:
         return bool(self.files)

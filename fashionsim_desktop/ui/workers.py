@@ -89,4 +89,5 @@ class WorkerPool(QObject):
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         for worker in list(self.active):
             worker.cancel()
+        self.pool.clear()  # queued jobs that have not started are dropped
         return self.pool.waitForDone(timeout_ms)
