@@ -47,6 +47,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
+
+    def wait(ms: int) -> None:
+        # QTest.qWait holds the GIL while it sleeps, starving the app's worker threads: sleep in Python.
+        end = time.perf_counter() + ms / 1000
+        while time.perf_counter() < end:
+            QApplication.processEvents()
+            time.sleep(0.003)
+
     from PySide6.QtWidgets import QApplication
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,10 +74,10 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         window.open_folder(folder)
         while window.index_worker is not None:
-            QTest.qWait(20)
+            wait(20)
         print(f"indexing {args.images} packshots: {time.perf_counter() - start:.1f} s, "
               f"longest event-loop stall {meter.take():.0f} ms")
-        QTest.qWait(500)
+        wait(500)
         print(f"loading results ({window.review.model.rowCount()} pairs): longest stall {meter.take():.0f} ms")
         review = window.review
         review.setFocus()
@@ -77,7 +85,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         for i in range(200):
             QTest.keyClick(review, keys[i % 4])
-            QTest.qWait(15)
+            wait(15)
             if i % 10 == 9:
                 QTest.keyClick(review, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
         print(f"200 review keystrokes: {time.perf_counter() - start:.1f} s, longest stall {meter.take():.0f} ms")

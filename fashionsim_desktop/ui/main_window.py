@@ -185,11 +185,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Cancelling… (finishing the pictures in progress)")
 
     def _indexing_done(self, report) -> None:
-        self._refresh_all()
-        decided, total = self.review.model.counts()
-        self.statusBar().showMessage(
-            f"Indexed {report.files_seen} files: {report.pictures_decoded} pictures read, {report.errors} unreadable. "
-            f"{total} pairs to review.", 15000)
+        def announce():
+            decided, total = self.review.model.counts()
+            self.statusBar().showMessage(
+                f"Indexed {report.files_seen} files: {report.pictures_decoded} pictures read, {report.errors} "
+                f"unreadable. {total - decided} of {total} pairs left to review.", 15000)
+
+        self._refresh_all(then=announce)
         QTimer.singleShot(1500, self._hide_progress_if_idle)
 
     def _hide_progress_if_idle(self) -> None:
@@ -209,17 +211,19 @@ class MainWindow(QMainWindow):
         self.index_worker = None
         self._update_actions()
 
-    def _refresh_all(self) -> None:
+    def _refresh_all(self, then=None) -> None:
         """Reload pairs, files and errors in the background, then show them (the window never waits)."""
         if self.session is None:
             return
-        self.session.reload_async(self._apply_refresh)
+        self.session.reload_async(lambda: self._apply_refresh(then))
 
-    def _apply_refresh(self) -> None:
+    def _apply_refresh(self, then=None) -> None:
         self.groups.refresh()  # the review tab follows the session's pairsChanged
         self.errors.refresh()
         self.search.invalidate_index()
         self._update_error_tab_title()
+        if then is not None:
+            then()
 
     def _update_error_tab_title(self) -> None:
         count = len(self.errors.model.rows)

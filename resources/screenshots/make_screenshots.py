@@ -8,6 +8,7 @@ Opens FOLDER, waits for indexing, then saves one PNG per view: review, differenc
 from __future__ import annotations
 
 import sys
+import time
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,14 @@ def main() -> int:
     from PIL import Image, ImageOps
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
+
+    def wait(ms: int) -> None:
+        # QTest.qWait holds the GIL while it sleeps, starving the app's worker threads: sleep in Python.
+        end = time.perf_counter() + ms / 1000
+        while time.perf_counter() < end:
+            QApplication.processEvents()
+            time.sleep(0.003)
+
     from PySide6.QtWidgets import QApplication
 
     from fashionsim_desktop.ui.app import create_window
@@ -29,26 +38,26 @@ def main() -> int:
     window.show()
     window.open_folder(folder)
     for _ in range(40):  # catch the progress panel mid-run
-        QTest.qWait(100)
+        wait(100)
         if window.progress.bars["features"].value() > 0:
             break
     window.grab().save(str(out / "indexing.png"))
     while window.index_worker is not None:
-        QTest.qWait(100)
+        wait(100)
     review = window.review
-    QTest.qWait(2000)  # the progress panel folds away after a finished run
+    wait(2000)  # the progress panel folds away after a finished run
     # Show a near pair (the more interesting case) if there is one.
     near = next((r for r in range(review.proxy.rowCount())
                  if review.proxy.data(review.proxy.index(r, 0), Qt.ItemDataRole.UserRole + 1).kind == "near"), 0)
     review.select_proxy_row(near)
-    QTest.qWait(1200)
+    wait(1200)
     window.grab().save(str(out / "review.png"))
     review.do_difference()
-    QTest.qWait(500)
+    wait(500)
     window.grab().save(str(out / "difference.png"))
     review.do_difference()
     window.tabs.setCurrentWidget(window.groups)
-    QTest.qWait(1500)
+    wait(1500)
     window.grab().save(str(out / "groups.png"))
     # Visual search with an outside picture: a mirrored crop of a catalogue picture.
     source = window.session.abs_path(review.model.pairs[0].path_a) if review.model.pairs else None
@@ -61,12 +70,12 @@ def main() -> int:
         window.tabs.setCurrentWidget(window.search)
         window.search.search_file(str(path))
         for _ in range(100):
-            QTest.qWait(100)
+            wait(100)
             if window.search.model.items and all(i.get("icon") for i in window.search.model.items):
                 break
         window.grab().save(str(out / "search.png"))
     window.tabs.setCurrentWidget(window.errors)
-    QTest.qWait(300)
+    wait(300)
     window.grab().save(str(out / "errors.png"))
     window.close()
     print(f"screenshots in {out}")
