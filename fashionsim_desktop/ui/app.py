@@ -83,4 +83,27 @@ def run_app(argv: list[str]) -> int:
     install_exception_hook(reporter)
     window = create_window(argv)
     window.show()
+    if os.environ.get("FASHIONSIM_SMOKE_QUIT"):
+        _quit_when_loaded(app, window)
     return app.exec()
+
+
+def _quit_when_loaded(app, window) -> None:
+    """Packaging smoke test: report when the window is up and the catalogue loaded, then quit cleanly."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    print(f"smoke: first window shown at {time.time():.3f}", flush=True)
+    timer = QTimer(window)
+
+    def check():
+        if window.index_worker is None and (window.session is None or window.review.model.rowCount() > 0):
+            timer.stop()
+            pairs = window.review.model.rowCount()
+            print(f"smoke: catalogue loaded, {pairs} pairs; quitting", flush=True)
+            window.close()
+            app.quit()
+
+    timer.timeout.connect(check)
+    timer.start(200)

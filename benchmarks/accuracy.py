@@ -1,0 +1,373 @@
+"""Accuracy and speed of FashionSim against the tools curators use today, side by side, in one run.
+
+    python -m benchmarks.accuracy [--out DIR] [--hm N] [--myntra N]
+
+1. Builds a labelled folder from ../shared/data (never shipped): held-out H&M products (the "check" half; the
+   scorer was fitted on the other half) and Myntra photos, one generated near-duplicate variant per original
+   (10 kinds, seeded), plus the real reused photos already in the data (labelled by a tool-independent pixel test).
+2. Runs, each in its own process (wall time and peak memory measured there):
+   - FashionSim's own CLI end to end (`fashionsim index`, then `fashionsim pairs --format json`);
+   - pHash and dHash as imagehash computes them, at Hamming distance <= 10 (the common default), all pairs;
+   - cleanvision (PyPI) near- and exact-duplicate detection with its defaults;
+   - a plain CNN-embedding baseline: the same ONNX model, cosine >= 0.90, no verification.
+3. Reports pair precision / recall / F1 at each tool's default, average precision over the score, recall per
+   variant kind, the share of colourway-sibling pairs proposed, and visual-search recall; writes
+   results.json, results.md and pr_curves.png into DIR (default benchmarks/results).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+SEED = 2026
+HM_ORIGINALS = 700
+MYNTRA_ORIGINALS = 300
+REUSED_PHOTO_MAE = 3.0  # mean absolute grey difference (0..255) at 32x32: the same photo re-used
+PLAIN_COSINE = 0.90
+
+
+# -- the labelled set ------------------------------------------------------------------------------
+def build_set(out: Path, hm: int, myntra: int, split: str = "check") -> dict:
+    from .dataset import build
+
+    if out.exists():
+        shutil.rmtree(out)
+    parts = {"hm": build(out / "hm", "hm", hm, split, SEED), "myntra": build(out / "myntra", "myntra", myntra,
+                                                                             split, SEED + 1)}
+    files, truth_pairs, kinds, siblings = [], [], {}, []
+    article_of = {}
+    for name, labels in parts.items():
+        for p in labels["positives"]:
+            a, b = f"{name}/{p['a']}", f"{name}/{p['b']}"
+            truth_pairs.append((a, b))
+            kinds[(a, b)] = p["kind"]
+            article_of[a] = article_of[b] = f"{name}:{Path(p['a']).stem}"
+        for s in labels["siblings"]:
+            siblings.append((f"{name}/{s['a']}", f"{name}/{s['b']}"))
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.suffix in (".jpg", ".png", ".webp"))
+    reused = reused_photos(out, [f for f in files if "/originals/" in f])
+    labels = {"files": files, "variant_pairs": truth_pairs, "kinds": {f"{a}|{b}": k for (a, b), k in kinds.items()},
+              "reused_pairs": reused, "sibling_pairs": siblings, "article_of": article_of,
+              "settings": {"seed": SEED, "hm": hm, "myntra": myntra, "split": split,
+                           "reused_mae": REUSED_PHOTO_MAE}}
+    (out / "labels.json").write_text(json.dumps(labels))
+    return labels
+
+
+def reused_photos(root: Path, originals: list[str]) -> list[tuple[str, str]]:
+    """Pairs of originals that are the same photo, by a pixel test independent of every tool.
+
+    At 64x64 grey, the pixels where either picture shows garment (darker than the white studio) must agree to
+    within REUSED_PHOTO_MAE on average; comparing the whole frame instead would pair any two white garments.
+    """
+    from PIL import Image
+
+    thumbs = np.stack([np.asarray(Image.open(root / f).convert("L").resize((64, 64), Image.Resampling.BILINEAR),
+                                  np.float32).ravel() for f in originals])
+    garment = thumbs < 235
+    pairs = []
+    for i in range(len(originals)):
+        either = garment[i + 1:] | garment[i]
+        area = either.sum(axis=1)
+        diff = (np.abs(thumbs[i + 1:] - thumbs[i]) * either).sum(axis=1) / np.maximum(area, 1)
+        for j in np.nonzero((diff < REUSED_PHOTO_MAE) & (area > 0.02 * thumbs.shape[1]))[0]:
+            pairs.append((originals[i], originals[i + 1 + int(j)]))
+    return pairs
+
+
+def truth_groups(labels: dict) -> dict[str, int]:
+    parent: dict[str, str] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in labels["variant_pairs"] + [tuple(p) for p in labels["reused_pairs"]]:
+        parent[find(a)] = find(b)
+    roots = {f: find(f) for f in labels["files"]}
+    ids = {r: i for i, r in enumerate(sorted(set(roots.values())))}
+    return {f: ids[r] for f, r in roots.items()}
+
+
+# -- the tools (each run in its own process) ---------------------------------------------------------
+def tool_fashionsim(folder: Path, work: Path) -> dict:
+    env = dict(os.environ, FASHIONSIM_HOME=str(work / "home"))
+    cat = work / "catalog"
+    subprocess.run([sys.executable, "-m", "fashionsim_desktop", "index", str(folder), "--catalog", str(cat)],
+                   check=True, env=env, cwd=REPO, capture_output=True)
+    out = subprocess.run([sys.executable, "-m", "fashionsim_desktop", "pairs", "--catalog", str(cat),
+                          "--min-score", "0", "--format", "json"], check=True, env=env, cwd=REPO,
+                         capture_output=True, text=True).stdout
+    from fashionsim_desktop.core.pairs import DEFAULT_MIN_SCORE
+
+    return {"scores": [(p["path_a"], p["path_b"], p["score"]) for p in json.loads(out)],
+            "threshold": DEFAULT_MIN_SCORE, "catalog": str(cat)}
+
+
+def _all_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in (".jpg", ".png", ".webp"))
+
+
+def tool_imagehash(folder: Path, work: Path, kind: str) -> dict:
+    import imagehash
+    from PIL import Image
+
+    files = _all_files(folder)
+    fn = imagehash.phash if kind == "phash" else imagehash.dhash
+    hashes = np.array([int(str(fn(Image.open(folder / f))), 16) for f in files], dtype=np.uint64)
+    scores = []
+    for i in range(len(files)):
+        x = np.bitwise_xor(hashes[i + 1:], hashes[i])
+        dist = np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+        for j in np.nonzero(dist <= 24)[0]:  # keep a margin above the default for the curve
+            scores.append((files[i], files[i + 1 + int(j)], 1.0 - float(dist[j]) / 64))
+    return {"scores": scores, "threshold": 1.0 - 10 / 64}
+
+
+def tool_cleanvision(folder: Path, work: Path) -> dict:
+    from cleanvision import Imagelab
+
+    lab = Imagelab(data_path=str(folder))
+    lab.find_issues({"near_duplicates": {}, "exact_duplicates": {}})
+    scores = []
+    for issue in ("near_duplicates", "exact_duplicates"):
+        for group in lab.info[issue]["sets"]:
+            rel = [str(Path(p).resolve().relative_to(folder.resolve())) for p in group]
+            scores += [(a, b, 1.0) for a, b in combinations(sorted(rel), 2)]
+    return {"scores": scores, "threshold": 1.0}
+
+
+def tool_plain_embedding(folder: Path, work: Path) -> dict:
+    from fashionsim_desktop.core.embedder import Embedder
+    from fashionsim_desktop.core.imaging import decode_file
+
+    files = _all_files(folder)
+    embedder = Embedder(threads=2)
+    vectors = np.concatenate([embedder.embed([decode_file(str(folder / f)).image for f in files[i:i + 16]])
+                              for i in range(0, len(files), 16)])
+    sims = vectors @ vectors.T
+    scores = []
+    for i, j in zip(*np.nonzero(np.triu(sims >= 0.8, k=1))):
+        scores.append((files[i], files[j], float(sims[i, j])))
+    return {"scores": scores, "threshold": PLAIN_COSINE}
+
+
+TOOLS = {
+    "FashionSim": tool_fashionsim,
+    "pHash <= 10 (imagehash)": lambda f, w: tool_imagehash(f, w, "phash"),
+    "dHash <= 10 (imagehash)": lambda f, w: tool_imagehash(f, w, "dhash"),
+    "cleanvision (defaults)": tool_cleanvision,
+    "CNN embedding, cosine >= 0.90": tool_plain_embedding,
+}
+
+
+def run_tool_in_process(name: str, folder: Path, work: Path) -> dict:
+    """Child-process entry: run one tool, add wall time and peak memory (itself and its children)."""
+    start = time.perf_counter()
+    result = TOOLS[name](folder, work)
+    result["seconds"] = time.perf_counter() - start
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    result["peak_mb"] = peak / 1024
+    return result
+
+
+# -- scoring ----------------------------------------------------------------------------------------
+def evaluate(result: dict, labels: dict, group_of: dict) -> dict:
+    files = labels["files"]
+    positives = {frozenset(p) for members in _members(group_of).values() for p in combinations(members, 2)}
+    siblings = {frozenset(p) for p in _sibling_pairs(labels, group_of)}
+    scored = {}
+    for a, b, s in result["scores"]:
+        key = frozenset((a, b))
+        scored[key] = max(scored.get(key, 0.0), s)
+    predicted = {k for k, s in scored.items() if s >= result["threshold"] - 1e-9}
+    tp = len(predicted & positives)
+    precision = tp / len(predicted) if predicted else 0.0
+    recall = tp / len(positives) if positives else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    per_kind = defaultdict(list)
+    for key, kind in labels["kinds"].items():
+        a, b = key.split("|")
+        per_kind[kind].append(frozenset((a, b)) in predicted)
+    per_kind["reused photo"] = [frozenset(p) in predicted for p in labels["reused_pairs"]]
+    # Precision-recall curve over the tool's score; pairs it never scored count as missed.
+    order = sorted(scored.items(), key=lambda kv: -kv[1])
+    hits = np.array([k in positives for k, _ in order], dtype=float)
+    cum = np.cumsum(hits)
+    prec_curve = cum / np.arange(1, len(hits) + 1) if len(hits) else np.array([])
+    rec_curve = cum / max(1, len(positives))
+    ap = float(np.sum(prec_curve * hits) / max(1, len(positives))) if len(hits) else 0.0
+    sweep = {}
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        chosen = {k for k, s in scored.items() if s >= t}
+        good = len(chosen & positives)
+        sweep[t] = {"precision": good / max(1, len(chosen)), "recall": good / max(1, len(positives)),
+                    "siblings": len(chosen & siblings)}
+    return {
+        "sweep": sweep,
+        "precision": precision, "recall": recall, "f1": f1, "average_precision": ap,
+        "proposed": len(predicted), "true_pairs": len(positives),
+        "recall_per_kind": {k: float(np.mean(v)) if v else None for k, v in sorted(per_kind.items())},
+        "sibling_pairs": len(siblings), "siblings_proposed": len(predicted & siblings),
+        "curve": {"precision": prec_curve[:: max(1, len(prec_curve) // 400)].tolist(),
+                  "recall": rec_curve[:: max(1, len(rec_curve) // 400)].tolist()},
+        "seconds": result["seconds"], "peak_mb": result["peak_mb"],
+    }
+
+
+def _members(group_of: dict) -> dict[int, list[str]]:
+    members = defaultdict(list)
+    for f, g in group_of.items():
+        members[g].append(f)
+    return members
+
+
+def _sibling_pairs(labels: dict, group_of: dict) -> list[tuple[str, str]]:
+    """Every file of one colourway paired with every file of another colourway of the same product."""
+    by_article = defaultdict(list)
+    for f in labels["files"]:
+        by_article[labels["article_of"].get(f, f)].append(f)
+    out = []
+    for a, b in labels["sibling_pairs"]:
+        for x in by_article[labels["article_of"][a]]:
+            for y in by_article[labels["article_of"][b]]:
+                if group_of[x] != group_of[y]:
+                    out.append((x, y))
+    return out
+
+
+def search_recall(catalog_dir: Path, labels: dict, group_of: dict) -> dict:
+    from fashionsim_desktop.core.search import Searcher
+    from fashionsim_desktop.store.catalog import Catalog
+
+    with Catalog(catalog_dir) as catalog:
+        searcher = Searcher(catalog)
+        sha_of = {f["path"]: f["sha256"] for f in catalog.present_files()}
+        at1 = at10 = n = 0
+        for key in labels["kinds"]:
+            original, variant = key.split("|")
+            hits = [h.path for h in searcher.similar_to(sha_of[variant], 10)]
+            members = {f for f in labels["files"] if group_of[f] == group_of[original]} - {variant}
+            n += 1
+            at1 += bool(hits[:1]) and hits[0] in members
+            at10 += any(h in members for h in hits)
+        sib_found = sib_total = 0
+        for a, b in labels["sibling_pairs"]:
+            for x, y in ((a, b), (b, a)):
+                hits = {h.path for h in searcher.similar_to(sha_of[x], 10)}
+                sib_total += 1
+                sib_found += y in hits
+        searcher.close()
+    return {"variant_recall_at_1": at1 / n, "variant_recall_at_10": at10 / n,
+            "colourway_recall_at_10": sib_found / max(1, sib_total)}
+
+
+# -- reporting ----------------------------------------------------------------------------------------
+def write_report(out: Path, metrics: dict, search: dict, labels: dict) -> str:
+    kinds = sorted({k for m in metrics.values() for k in m["recall_per_kind"]})
+    lines = ["| tool | precision | recall | F1 | AP | colourway pairs proposed | time | peak memory |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, m in metrics.items():
+        lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                     f"{m['average_precision']:.3f} | {m['siblings_proposed']} of {m['sibling_pairs']} | "
+                     f"{m['seconds']:.0f} s | {m['peak_mb']:.0f} MB |")
+    lines += ["", "Recall per kind of duplicate:", "", "| tool | " + " | ".join(kinds) + " |",
+              "|---|" + "---|" * len(kinds)]
+    for name, m in metrics.items():
+        cells = [f"{m['recall_per_kind'].get(k):.2f}" if m["recall_per_kind"].get(k) is not None else "-"
+                 for k in kinds]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"Visual search (FashionSim): the original (or a copy of it) is the first result for "
+                  f"{search['variant_recall_at_1']:.3f} of variant queries and in the top 10 for "
+                  f"{search['variant_recall_at_10']:.3f}; colourway siblings appear in the top 10 "
+                  f"{search['colourway_recall_at_10']:.3f} of the time (\"similar products\").",
+              "", f"Set: {len(labels['files'])} pictures, {metrics['FashionSim']['true_pairs']} true pairs "
+                  f"({len(labels['variant_pairs'])} generated variants, {len(labels['reused_pairs'])} reused "
+                  f"photos already in the data), {metrics['FashionSim']['sibling_pairs']} colourway-sibling pairs. "
+                  f"Seed {SEED}, split \"{labels['settings']['split']}\"."]
+    text = "\n".join(lines) + "\n"
+    (out / "results.md").write_text(text)
+    (out / "results.json").write_text(json.dumps({"metrics": metrics, "search": search}, indent=1))
+    return text
+
+
+def plot(out: Path, metrics: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    for name, m in metrics.items():
+        if len(m["curve"]["recall"]) > 1:
+            line, = ax.plot(m["curve"]["recall"], m["curve"]["precision"], label=f"{name} (AP {m['average_precision']:.2f})")
+            colour = line.get_color()
+        else:
+            colour = None
+        ax.scatter([m["recall"]], [m["precision"]], color=colour, marker="o", zorder=3,
+                   label=None if colour else f"{name} (one setting)")
+    ax.set_xlabel("recall (true duplicate pairs found)")
+    ax.set_ylabel("precision (proposed pairs that are true)")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title("Duplicate pairs on held-out packshots: dots mark each tool's default")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "pr_curves.png")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="FashionSim vs common tools")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fashionsim-accuracy"))
+    parser.add_argument("--hm", type=int, default=HM_ORIGINALS)
+    parser.add_argument("--myntra", type=int, default=MYNTRA_ORIGINALS)
+    parser.add_argument("--split", choices=["check", "tune"], default="check",
+                        help="check: products the scorer never saw (the published figures); tune: the other half")
+    parser.add_argument("--run-tool", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    folder = args.work / "set"
+    if args.run_tool:
+        result = run_tool_in_process(args.run_tool, folder, args.work / args.run_tool.split()[0])
+        print(json.dumps(result))
+        return 0
+    labels = build_set(folder, args.hm, args.myntra, args.split)
+    group_of = truth_groups(labels)
+    args.out.mkdir(parents=True, exist_ok=True)
+    metrics, results = {}, {}
+    for name in TOOLS:
+        work = args.work / name.split()[0]
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.accuracy", "--work", str(args.work),
+                               "--run-tool", name], cwd=REPO, capture_output=True, text=True, check=True)
+        results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        metrics[name] = evaluate(results[name], labels, group_of)
+    search = search_recall(Path(results["FashionSim"]["catalog"]), labels, group_of)
+    text = write_report(args.out, metrics, search, labels)
+    plot(args.out, metrics)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
