@@ -9,9 +9,10 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export FASHIONSIM_HOME="$WORK/home" QT_QPA_PLATFORM=offscreen
 mkdir -p "$WORK/images/zoo"
-find "$SHARED/hm_dev/images" -name '*.jpg' | sort | head -n 40 | xargs -I{} cp {} "$WORK/images/"
+find "$SHARED/hm_dev/images" -name '*.jpg' | sort > "$WORK/all.txt"   # (no head in a pipe: pipefail)
+sed -n '1,40p' "$WORK/all.txt" | xargs -I{} cp {} "$WORK/images/"
 cp "$SHARED"/format_zoo/mixed_images/* "$WORK/images/zoo/"   # includes a corrupt JPEG and flipped copies
-first=$(ls "$WORK/images/"*.jpg | head -n 1)
+first=$(sed -n '1p' "$WORK/all.txt")
 cp "$first" "$WORK/images/byte-copy.jpg"
 
 "$APP/fashionsim" index "$WORK/images" > "$WORK/index.txt"
