@@ -90,17 +90,12 @@ def reused_photos(root: Path, originals: list[str]) -> list[tuple[str, str]]:
 
 
 def truth_groups(labels: dict) -> dict[str, int]:
-    parent: dict[str, str] = {}
+    from fashionsim_desktop.core.review import UnionFind
 
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    groups = UnionFind()
     for a, b in labels["variant_pairs"] + [tuple(p) for p in labels["reused_pairs"]]:
-        parent[find(a)] = find(b)
-    roots = {f: find(f) for f in labels["files"]}
+        groups.join(a, b)
+    roots = {f: groups.find(f) for f in labels["files"]}
     ids = {r: i for i, r in enumerate(sorted(set(roots.values())))}
     return {f: ids[r] for f, r in roots.items()}
 

@@ -73,6 +73,25 @@ def decide(catalog: Catalog, sha_a: str, sha_b: str, decision: Optional[str]) ->
     catalog.decide(sha_a, sha_b, decision)
 
 
+class UnionFind:
+    """Connected components over hashable items (path halving keeps it near-linear)."""
+
+    def __init__(self) -> None:
+        self.parent: dict = {}
+
+    def find(self, x):
+        while self.parent.setdefault(x, x) != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def join(self, a, b) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def items(self) -> list:
+        return list(self.parent)
+
+
 @dataclass
 class Member:
     path: str
@@ -111,27 +130,20 @@ def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scor
     by_sha: dict[str, list[dict]] = {}
     for f in files:
         by_sha.setdefault(f["sha256"], []).append(f)
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    groups_of = UnionFind()
     scores: dict[str, float] = {}
     near_scores = ({(p["sha_a"], p["sha_b"]): p["score"] for p in catalog.near_pairs(0.0, VERIFIER_VERSION)}
                    if with_scores else {})
     for (a, b), d in decisions.items():
         if d["decision"] != MERGE or a not in by_sha or b not in by_sha:
             continue
-        parent[find(a)] = find(b)
+        groups_of.join(a, b)
         s = 1.0 if a == b else near_scores.get((a, b), 0.0)
         scores[a] = max(scores.get(a, 0.0), s)
         scores[b] = max(scores.get(b, 0.0), s)
     components: dict[str, list[str]] = {}
-    for sha in list(parent):
-        components.setdefault(find(sha), []).append(sha)
+    for sha in groups_of.items():
+        components.setdefault(groups_of.find(sha), []).append(sha)
     chosen = catalog.keepers()
     groups = []
     for shas in components.values():
@@ -157,18 +169,11 @@ def candidate_groups(pairs: list[Pair]) -> list[list[Pair]]:
 
     Curators work through these in bulk ("merge whole group"); largest and best-scored groups first.
     """
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    groups_of = UnionFind()
     live = [p for p in pairs if p.decision != KEEP]
     for p in live:
-        parent[find(p.sha_a)] = find(p.sha_b)
+        groups_of.join(p.sha_a, p.sha_b)
     groups: dict[str, list[Pair]] = {}
     for p in live:
-        groups.setdefault(find(p.sha_a), []).append(p)
+        groups.setdefault(groups_of.find(p.sha_a), []).append(p)
     return sorted(groups.values(), key=lambda g: (-len(g), -max(p.score for p in g)))
