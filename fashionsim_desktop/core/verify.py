@@ -9,6 +9,7 @@ brightness/contrast fit) and colour (Lab chroma, which a tone change barely move
 from __future__ import annotations
 
 from dataclasses import dataclass, asdict
+from functools import lru_cache
 from typing import Optional
 
 import cv2
@@ -54,8 +55,17 @@ class Prepared:
         self._mirror: Optional[Prepared] = None
 
     def mirrored(self) -> "Prepared":
+        """The left-right mirror image; only its keypoints are computed anew (descriptors are not symmetric)."""
         if self._mirror is None:
-            self._mirror = Prepared(self.rgb[:, ::-1])
+            mirror = Prepared.__new__(Prepared)
+            mirror.rgb = np.ascontiguousarray(self.rgb[:, ::-1])
+            mirror.grey = np.ascontiguousarray(self.grey[:, ::-1])
+            mirror.lab = np.ascontiguousarray(self.lab[:, ::-1])
+            mirror.background = self.background
+            mirror.garment = np.ascontiguousarray(self.garment[:, ::-1])
+            mirror.points, mirror.descriptors = _keypoints(mirror.grey)
+            mirror._mirror = self
+            self._mirror = mirror
         return self._mirror
 
 
@@ -87,8 +97,14 @@ def _border_colour(rgb: np.ndarray) -> tuple:
     return tuple(int(v) for v in np.median(border, axis=0))
 
 
+@lru_cache(maxsize=64)
+def _flat(shape: tuple, background: tuple) -> np.ndarray:
+    """A picture of one colour: pictures and backgrounds repeat, so these are made once."""
+    return np.full(shape, background, np.uint8)
+
+
 def _garment_mask(rgb: np.ndarray, background: tuple) -> np.ndarray:
-    r, g, b = cv2.split(cv2.absdiff(rgb, np.full_like(rgb, background)))
+    r, g, b = cv2.split(cv2.absdiff(rgb, _flat(rgb.shape, background)))
     return cv2.max(cv2.max(r, g), b) > BACKGROUND_DELTA
 
 
