@@ -153,6 +153,21 @@ def test_drop_file_url_and_image_data_search(qtbot, window, small_catalog_folder
     assert "second result" in window.search.query_label.text()
 
 
+def test_find_similar_from_the_review(qtbot, window, small_catalog_folder):
+    open_and_index(qtbot, window, small_catalog_folder)
+    review = window.review
+    review.setFocus()
+    review.select_proxy_row(1)  # a near pair: the other picture must come back near the top
+    pair = review.current_pair()
+    assert pair.kind == "near"
+    with qtbot.waitSignal(window.search.resultsShown, timeout=60_000):
+        qtbot.keyClick(review, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.search
+    results = [item["sha256"] for item in window.search.model.items]
+    assert pair.sha_a not in results  # the picture itself is not its own result
+    assert pair.sha_b in results[:3]
+
+
 def test_drop_folder_opens_it_and_bad_drops_explain(qtbot, window, small_catalog_folder, tmp_path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(small_catalog_folder))])

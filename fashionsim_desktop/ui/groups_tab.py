@@ -22,6 +22,7 @@ THUMB = 160
 
 class GroupsTab(QWidget):
     statusMessage = Signal(str)
+    findSimilar = Signal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -46,6 +47,8 @@ class GroupsTab(QWidget):
         self.merge_button = QPushButton("Merge whole group  [G]", self)
         self.split_button = QPushButton("Split off selected  [Del]", self)
         self.keeper_button = QPushButton("Make keeper  [*]", self)
+        self.similar_button = QPushButton("Find similar", self)
+        self.similar_button.clicked.connect(self.find_similar)
         for button, slot, key in ((self.merge_button, self.merge_group, "G"),
                                   (self.split_button, self.split_off, "Del"),
                                   (self.keeper_button, self.make_keeper, "*")):
@@ -56,7 +59,7 @@ class GroupsTab(QWidget):
             action.triggered.connect(slot)
             self.addAction(action)
         buttons = QHBoxLayout()
-        for b in (self.merge_button, self.split_button, self.keeper_button):
+        for b in (self.merge_button, self.split_button, self.keeper_button, self.similar_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         right = QWidget(self)
@@ -168,6 +171,11 @@ class GroupsTab(QWidget):
         self.session.decide_many(touching, KEEP)
         self.statusMessage.emit(f"{member['path']} split off: marked different from {len(touching)} pictures")
         self.refresh()
+
+    def find_similar(self) -> None:
+        member = self.selected_member()
+        if member:
+            self.findSimilar.emit(member["sha256"], os.path.basename(member["path"]))
 
     def make_keeper(self) -> None:
         member = self.selected_member()

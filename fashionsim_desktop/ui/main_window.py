@@ -66,6 +66,8 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         for tab in (self.review, self.groups, self.search):
             tab.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        for tab in (self.review, self.groups):
+            tab.findSimilar.connect(self.find_similar)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.tabs)
@@ -233,6 +235,10 @@ class MainWindow(QMainWindow):
         if self.tabs.widget(index) is self.groups and self.session is not None:
             self.groups.refresh()
 
+    def find_similar(self, sha256: str, label: str) -> None:
+        self.tabs.setCurrentWidget(self.search)
+        self.search.search_similar(sha256, label)
+
     # -- export ----------------------------------------------------------------------------------
     def export_dialog(self) -> None:
         if self.session is None:
@@ -241,6 +247,13 @@ class MainWindow(QMainWindow):
         if s["duplicates"] == 0:
             QMessageBox.information(self, "Nothing to export", "No merges are approved yet. Mark pairs as "
                                     "“Merge” (M) in the review first.")
+            return
+        answer = QMessageBox.question(
+            self, "Export the merge list",
+            f"The merge list will hold {s['duplicates']} duplicates in {s['groups']} groups; removing them would "
+            f"free {s['bytes_freed'] / 1e6:.1f} MB.\n\nOnly approved merges are exported. Continue?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
             return
         path, chosen_filter = QFileDialog.getSaveFileName(
             self, "Export the approved merge list", str(Path.home() / "fashionsim-merges.csv"),
@@ -255,7 +268,10 @@ class MainWindow(QMainWindow):
         except (OSError, FashionSimError) as exc:
             self.show_error(f"The merge list could not be written to {path}: {getattr(exc, 'strerror', None) or exc}")
             return None
-        self.statusBar().showMessage(f"Wrote {count} approved merges to {path}", 15000)
+        message = f"Wrote {count} approved merges to {path}"
+        self.statusBar().showMessage(message, 15000)
+        if not os.environ.get("FASHIONSIM_NO_DIALOGS"):
+            QMessageBox.information(self, "Merge list exported", message)
         return count
 
     # -- settings --------------------------------------------------------------------------------

@@ -30,13 +30,15 @@ def _date(ns: int) -> str:
 
 class ReviewTab(QWidget):
     statusMessage = Signal(str)
+    findSimilar = Signal(str, str)  # sha256, label: search the catalogue for pictures like this one
 
     # (name, label, shortcut) — every action is a button with its shortcut shown, and a key.
     ACTIONS = (("merge", "Merge", "M"), ("keep", "Keep both", "K"), ("skip", "Skip", "S"),
                ("previous", "Previous", "Left"), ("next", "Next", "Right"), ("undo", "Undo", "Ctrl+Z"),
                ("zoom_in", "Zoom in", "+"), ("zoom_out", "Zoom out", "-"), ("zoom_reset", "Fit", "0"),
                ("swap", "Swap sides", "X"), ("scale", "Same scale / fit", "1"),
-               ("flicker", "Flicker", "F"), ("difference", "Difference", "D"))
+               ("flicker", "Flicker", "F"), ("difference", "Difference", "D"),
+               ("similar", "Find similar to A", "Ctrl+F"))
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -344,6 +346,13 @@ class ReviewTab(QWidget):
 
     def do_flicker(self) -> None:
         self.compare.set_display(SIDE_BY_SIDE if self.compare.display == FLICKER else FLICKER)
+
+    def do_similar(self) -> None:
+        pair = self.current_pair()
+        if pair is not None:
+            path = self._sides(pair)[0]
+            sha = pair.sha_b if self.swapped else pair.sha_a
+            self.findSimilar.emit(sha, os.path.basename(path))
 
     def do_difference(self) -> None:
         self.compare.set_display(SIDE_BY_SIDE if self.compare.display == DIFFERENCE else DIFFERENCE)
