@@ -16,7 +16,7 @@ from typing import Optional
 from . import ann
 from .embedder import default_model_path, model_id as compute_model_id
 from .features import compute_chunk, init_worker
-from .pairs import VERIFIER_VERSION, candidate_pairs, verify_chunk
+from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order, verify_chunk
 from .pool import default_workers, run_chunks
 from .progress import Progress
 from .scan import Found, Problem, check_folder, sha256_file, walk
@@ -172,9 +172,8 @@ class Indexer:
         finally:
             index.close()
         paths = self.catalog.one_path_per_sha()
-        # Sorting by the first picture keeps each worker's decoded-picture cache warm.
-        items = sorted((a, raw_to_path(self.folder, paths[a]), b, raw_to_path(self.folder, paths[b]), c)
-                       for a, b, c in candidates if a in paths and b in paths)
+        items = [(a, raw_to_path(self.folder, paths[a]), b, raw_to_path(self.folder, paths[b]), c)
+                 for a, b, c in locality_order(candidates) if a in paths and b in paths]
         total = len(items)
         progress.update("pairs", 0, total)
         chunks = [items[i:i + VERIFY_CHUNK] for i in range(0, total, VERIFY_CHUNK)]

@@ -18,6 +18,9 @@ from .verify import Evidence, Prepared, verify
 
 VERIFIER_VERSION = "orb-v1"
 NEIGHBOURS = 8
+# A mirrored copy keeps most of the embedding (cosine >= 0.945 for all 96 mirror pairs of the tune half), so
+# pairs below this are not tried mirrored: 60% of the mirrored attempts saved on packshots.
+MIRROR_MIN_COSINE = 0.90
 CANDIDATE_COSINE = 0.84  # every generated variant of 1,200 originals (3 sets) scored >= 0.87
 DEFAULT_MIN_SCORE = 0.6  # tuned on the "tune" half: benchmarks/accuracy.py --split tune (models/README.md)
 
@@ -60,6 +63,27 @@ def candidate_pairs(index, shas: list[str], vectors: np.ndarray, skip: set[tuple
     return [(a, b, c) for (a, b), c in out.items()]
 
 
+def locality_order(candidates: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """Order pairs so that pairs sharing a picture come close together (breadth-first over the candidate
+    graph): each worker then finds most pictures already decoded in its cache."""
+    neighbours: dict[str, list[str]] = {}
+    for a, b, _ in candidates:
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    rank: dict[str, int] = {}
+    for start in sorted(neighbours):
+        if start in rank:
+            continue
+        queue = [start]
+        rank[start] = len(rank)
+        for node in queue:  # the list grows while we walk it: breadth-first
+            for other in sorted(neighbours[node]):
+                if other not in rank:
+                    rank[other] = len(rank)
+                    queue.append(other)
+    return sorted(candidates, key=lambda t: (min(rank[t[0]], rank[t[1]]), max(rank[t[0]], rank[t[1]])))
+
+
 # -- verification worker (runs in a worker process) ----------------------------------------------
 _cache: "OrderedDict[str, Optional[Prepared]]" = OrderedDict()
 _CACHE_SIZE = 512
@@ -88,7 +112,7 @@ def verify_chunk(items: Iterable[tuple[str, str, str, str, float]]) -> list[dict
         a, b = _prepared(sha_a, path_a), _prepared(sha_b, path_b)
         if a is None or b is None:
             continue
-        ev = verify(a, b)
+        ev = verify(a, b, try_mirror=cosine >= MIRROR_MIN_COSINE)
         rows.append({"sha_a": sha_a, "sha_b": sha_b, "verifier": VERIFIER_VERSION, "cosine": round(cosine, 5),
                      "score": round(score(ev), 5), "evidence": json.dumps(ev.as_dict())})
     return rows

@@ -132,12 +132,15 @@ def _compare(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> N
     ev.lightness = float(abs(np.median(lab_a[:, 0]) - np.median(lab_b[:, 0])))
 
 
-def verify(a: Prepared, b: Prepared) -> Evidence:
-    """Evidence that b shows the same photo as a (possibly cropped, padded, mirrored, rotated, re-toned)."""
+def verify(a: Prepared, b: Prepared, try_mirror: bool = True) -> Evidence:
+    """Evidence that b shows the same photo as a (possibly cropped, padded, mirrored, rotated, re-toned).
+
+    `try_mirror=False` skips the mirrored attempt (the caller knows the pair cannot be a mirror copy).
+    """
     ev = Evidence()
     inliers, transform = _match(a, b)
     used = b
-    if inliers < MIRROR_TRY_BELOW:
+    if try_mirror and inliers < MIRROR_TRY_BELOW:
         m_inliers, m_transform = _match(a, b.mirrored())
         if m_inliers > inliers:
             inliers, transform, used, ev.mirrored = m_inliers, m_transform, b.mirrored(), True
