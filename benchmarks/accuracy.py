@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import resource
@@ -184,7 +183,6 @@ def run_tool_in_process(name: str, folder: Path, work: Path) -> dict:
 
 # -- scoring ----------------------------------------------------------------------------------------
 def evaluate(result: dict, labels: dict, group_of: dict) -> dict:
-    files = labels["files"]
     positives = {frozenset(p) for members in _members(group_of).values() for p in combinations(members, 2)}
     siblings = {frozenset(p) for p in _sibling_pairs(labels, group_of)}
     scored = {}

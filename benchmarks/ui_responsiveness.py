@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         folder.mkdir()
         for p in sorted((SHARED / "hm_dev" / "images").rglob("*.jpg"))[: args.images]:
             shutil.copyfile(p, folder / p.name)
-        app = QApplication([])
+        app = QApplication([])  # noqa: F841 (the application must live while the window does)
         from fashionsim_desktop.ui.main_window import MainWindow
         from fashionsim_desktop.ui.settings import AppSettings
 

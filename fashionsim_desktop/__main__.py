@@ -4,7 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 
-from .cli import build_parser, main as cli_main
+from .cli import main as cli_main
 
 CLI_COMMANDS = {"index", "pairs", "decide", "undo", "keeper", "groups", "export", "errors", "search", "-h", "--help"}
 

@@ -1,7 +1,6 @@
 """Shared fixtures: real images from ../shared/data copied to temporary folders, the real ONNX model."""
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 

@@ -7,9 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 
 from .conftest import REPO, some_hm_images
 

@@ -6,7 +6,6 @@ again. Every phase reports progress and can be cancelled; whatever finished befo
 """
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

@@ -16,7 +16,6 @@ from pathlib import Path
 def main() -> int:
     from PIL import Image, ImageOps
     from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
 
     def wait(ms: int) -> None:
         # QTest.qWait holds the GIL while it sleeps, starving the app's worker threads: sleep in Python.
@@ -32,7 +31,7 @@ def main() -> int:
     folder = Path(sys.argv[1])
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parent
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication([])
+    app = QApplication([])  # noqa: F841 (the application must live while the window does)
     window = create_window([])
     window.resize(1500, 920)
     window.show()
