@@ -48,4 +48,5 @@ grep '^smoke:' "$WORK/gui.txt"
 shown=$(grep 'first window shown at' "$WORK/gui.txt" | awk '{print $NF}')
 python3 -c "print(f'cold start to first window: {float($shown) - float($t0):.2f} s')"
 grep -q 'catalogue loaded' "$WORK/gui.txt"
+grep -q 'smoke: icon ok' "$WORK/gui.txt"   # resources resolved inside the frozen app
 echo "smoke test passed"

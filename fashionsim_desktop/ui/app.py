@@ -95,6 +95,7 @@ def _quit_when_loaded(app, window) -> None:
     from PySide6.QtCore import QTimer
 
     print(f"smoke: first window shown at {time.time():.3f}", flush=True)
+    print(f"smoke: icon {'missing' if window.windowIcon().isNull() else 'ok'}", flush=True)
     timer = QTimer(window)
 
     def check():
