@@ -75,14 +75,15 @@ class Indexer:
             if isinstance(item, Problem):
                 problems.append({"path": item.path, "path_raw": item.path_raw, "sha256": None, "size": 0,
                                  "mtime_ns": 0, "status": "error", "error": item.reason,
-                                 "first_seen": now, "last_seen": now})
+                                 "first_seen": old.first_seen if old else now, "last_seen": now})
                 continue
             report.files_seen += 1
+            first_seen = old.first_seen if old else now
             if old and old.size == item.size and old.mtime_ns == item.mtime_ns and old.sha256:
                 if old.status == "missing":  # back where it was: known content, nothing to read
-                    changed.append(self._file_row(item, old.sha256, "pending", now))
+                    changed.append(self._file_row(item, old.sha256, "pending", first_seen, now))
                 continue
-            changed.append(self._file_row(item, None, "new", now))
+            changed.append(self._file_row(item, None, "new", first_seen, now))
         missing = [p for p, row in known.items() if p not in seen and row.status != "missing"]
         with self.catalog.transaction():
             self.catalog.upsert_files(changed + problems)
@@ -92,9 +93,10 @@ class Indexer:
         progress.update("scan", report.files_seen, report.files_seen)
 
     @staticmethod
-    def _file_row(item: Found, sha: Optional[str], status: str, now: float) -> dict:
+    def _file_row(item: Found, sha: Optional[str], status: str, first_seen: float, now: float) -> dict:
         return {"path": item.path, "path_raw": item.path_raw, "sha256": sha, "size": item.size,
-                "mtime_ns": item.mtime_ns, "status": status, "error": None, "first_seen": now, "last_seen": now}
+                "mtime_ns": item.mtime_ns, "status": status, "error": None, "first_seen": first_seen,
+                "last_seen": now}
 
     def _checksum(self, progress: Progress, report: IndexReport) -> None:
         todo = [row for row in self.catalog.files_by_path().values() if row.status == "new"]
@@ -113,8 +115,7 @@ class Indexer:
         with ThreadPoolExecutor(max_workers=4) as pool:
             for start in range(0, total, WRITE_BATCH):
                 for row, sha, error in pool.map(one, todo[start:start + WRITE_BATCH]):
-                    batch.append({"path": row.path, "sha256": sha,
-                                  "status": "error" if error else ("pending" if sha else "error"),
+                    batch.append({"path": row.path, "sha256": sha, "status": "pending" if sha else "error",
                                   "error": error})
                 done += len(batch)
                 self._update_files(batch)

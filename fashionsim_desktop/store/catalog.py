@@ -70,6 +70,7 @@ class FileRow:
     mtime_ns: int
     status: str
     error: Optional[str]
+    first_seen: Optional[float]
 
 
 class Catalog:
@@ -169,7 +170,7 @@ class Catalog:
     # -- files -----------------------------------------------------------------------------------
     def files_by_path(self) -> dict[str, FileRow]:
         rows = self._run(lambda: self.db.execute(
-            "SELECT path, path_raw, sha256, size, mtime_ns, status, error FROM files").fetchall())
+            "SELECT path, path_raw, sha256, size, mtime_ns, status, error, first_seen FROM files").fetchall())
         return {r[0]: FileRow(*r) for r in rows}
 
     def upsert_files(self, rows: Iterable[dict]) -> None:
