@@ -201,6 +201,22 @@ def test_cancel_indexing_then_rescan_resumes(qtbot, window, tmp_path):
         assert catalog.db.execute("SELECT count(*) FROM images").fetchone()[0] == 160
 
 
+def test_settings_are_saved_and_the_threshold_applies(qtbot, window, small_catalog_folder, isolated_home):
+    from fashionsim_desktop.ui.settings import SettingsDialog
+
+    open_and_index(qtbot, window, small_catalog_folder)
+    before = window.review.model.rowCount()
+    lowest = min(p.score for p in window.review.model.pairs if p.kind == "near")
+    dialog = SettingsDialog(window.settings, window)
+    dialog.threshold.setValue(round(lowest + 0.01, 2))  # just above the weakest proposed pair
+    dialog.workers.setValue(1)
+    dialog.accept()
+    window.apply_settings()
+    qtbot.waitUntil(lambda: window.review.model.rowCount() == before - 1, timeout=10_000)
+    reread = AppSettings(isolated_home / "settings.ini")  # what the next start will read
+    assert reread.threshold() == round(lowest + 0.01, 2) and reread.workers() == 1
+
+
 def test_errors_panel_lists_unreadable_files(qtbot, window, small_catalog_folder):
     (small_catalog_folder / "zero.jpg").write_bytes(b"")
     (small_catalog_folder / "text.png").write_text("no picture here")

@@ -277,7 +277,12 @@ class MainWindow(QMainWindow):
     # -- settings --------------------------------------------------------------------------------
     def settings_dialog(self) -> None:
         dialog = SettingsDialog(self.settings, self)
-        if dialog.exec() and self.session is not None:
+        if dialog.exec():
+            self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """A new threshold changes which pairs are proposed; workers are read when indexing starts."""
+        if self.session is not None:
             self.session.min_score = self.settings.threshold()
             self._refresh_all()
 
