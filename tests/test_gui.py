@@ -168,6 +168,27 @@ def test_find_similar_from_the_review(qtbot, window, small_catalog_folder):
     assert pair.sha_b in results[:3]
 
 
+def test_first_start_offers_the_sample_catalogue(qtbot, window):
+    from PySide6.QtWidgets import QPushButton
+
+    assert window.stack.currentWidget() is window.welcome
+    qtbot.mouseClick(window.welcome.findChild(QPushButton, "open_sample"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.index_worker is None, timeout=INDEX_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.review.model.rowCount() > 0, timeout=10_000)
+    names = {os.path.basename(p) for pair in window.review.model.pairs for p in (pair.path_a, pair.path_b)}
+    assert {"copy-of-tshirt.jpg", "dress-reupload.jpg", "trousers-cropped.jpg"} <= names  # planted copies
+    assert window.errors.model.rows == [("incoming/broken-upload.jpg",
+                                         "truncated image: the file ends before the picture does")]
+
+
+def test_reopening_a_folder_mid_indexing_is_safe(qtbot, window, small_catalog_folder):
+    window.open_folder(small_catalog_folder)
+    qtbot.waitUntil(lambda: window.progress.bars["scan"].value() > 0, timeout=30_000)
+    assert window.open_folder(small_catalog_folder)  # the first run is cancelled, a new one starts
+    qtbot.waitUntil(lambda: window.index_worker is None, timeout=INDEX_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.review.model.rowCount() == 3, timeout=10_000)
+
+
 def test_drop_folder_opens_it_and_bad_drops_explain(qtbot, window, small_catalog_folder, tmp_path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(small_catalog_folder))])

@@ -8,9 +8,10 @@ from typing import Optional
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
+                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
+from ..cli import sample_catalog_folder
 from ..core.errors import FashionSimError
 from ..core.export import export_merges, summary
 from ..core.indexer import Indexer
@@ -46,11 +47,28 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("FashionSim Desktop")
         self.setAcceptDrops(True)
 
-        self.welcome = QLabel(
+        self.welcome = QWidget(self)
+        text = QLabel(
             "<h2>FashionSim Desktop</h2><p>Open a folder of product photos to find duplicates:<br>"
             "<b>File ▸ Open Folder…</b> (Ctrl+O), or drag the folder onto this window.</p>"
-            "<p>Drop or paste any picture to find the most similar catalogue pictures.</p>", self)
-        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            "<p>Once it is indexed, drop or paste any picture to find the most similar catalogue pictures.</p>",
+            self.welcome)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        open_button = QPushButton("Open Folder…", self.welcome)
+        open_button.clicked.connect(self.choose_folder)
+        sample_button = QPushButton("Try the sample catalogue", self.welcome)
+        sample_button.setObjectName("open_sample")
+        sample_button.clicked.connect(lambda: self.open_folder(sample_catalog_folder()))
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(open_button)
+        buttons.addWidget(sample_button)
+        buttons.addStretch(1)
+        welcome_layout = QVBoxLayout(self.welcome)
+        welcome_layout.addStretch(1)
+        welcome_layout.addWidget(text)
+        welcome_layout.addLayout(buttons)
+        welcome_layout.addStretch(1)
         self.progress = ProgressPanel(self)
         self.progress.cancelRequested.connect(self.cancel_indexing)
         self.progress.hide()
@@ -152,6 +170,8 @@ class MainWindow(QMainWindow):
         self.cancel_indexing()
         if self.index_worker is not None:
             self.pool.pool.waitForDone(30000)
+            self.index_worker = None  # finished now; its queued signals are ignored
+            self._update_actions()
         self.search.shutdown()
         if self.session is not None:
             self.session.close()
@@ -167,12 +187,14 @@ class MainWindow(QMainWindow):
                 return Indexer(folder, catalog, workers=workers).run(progress)
 
         worker = Worker(job)
-        worker.signals.progress.connect(self.progress.update_status)
-        worker.signals.result.connect(self._indexing_done)
-        worker.signals.cancelled.connect(lambda: self._indexing_stopped("Cancelled — finished work is kept; "
-                                                                        "Rescan (F5) resumes."))
-        worker.signals.failed.connect(self._indexing_failed)
-        worker.signals.finished.connect(self._indexing_finished)
+        # Signals of a worker replaced since (the folder was closed or reopened) are ignored.
+        current = lambda: self.index_worker is worker  # noqa: E731
+        worker.signals.progress.connect(lambda status: current() and self.progress.update_status(status))
+        worker.signals.result.connect(lambda report: current() and self._indexing_done(report))
+        worker.signals.cancelled.connect(lambda: current() and self._indexing_stopped(
+            "Cancelled — finished work is kept; Rescan (F5) resumes."))
+        worker.signals.failed.connect(lambda message: current() and self._indexing_failed(message))
+        worker.signals.finished.connect(lambda: current() and self._indexing_finished())
         self.index_worker = worker
         self.progress.reset()
         self.progress.show()
