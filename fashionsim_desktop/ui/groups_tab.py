@@ -141,8 +141,7 @@ class GroupsTab(QWidget):
             items.append({"path": path, "abs_path": self.session.abs_path(path), "sha256": sha,
                           "caption": f"{star}{os.path.basename(path)}\n{f.get('width', '?')}×{f.get('height', '?')}"})
         self.member_model.set_items(items)
-        worker = self.session.load_images([i["abs_path"] for i in items], max_side=THUMB)
-        worker.signals.result.connect(self._thumbnails_loaded)
+        self.session.load_images([i["abs_path"] for i in items], self._thumbnails_loaded, max_side=THUMB)
 
     def _thumbnails_loaded(self, images: dict) -> None:
         for row, item in enumerate(self.member_model.items):

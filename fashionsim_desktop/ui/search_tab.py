@@ -190,8 +190,8 @@ class SearchTab(QWidget):
         items = [{"path": h.path, "abs_path": self.session.abs_path(h.path), "sha256": h.sha256,
                   "caption": f"{h.similarity:.3f}\n{os.path.basename(h.path)}"} for h in hits]
         self.model.set_items(items)
-        worker = self.session.load_images([i["abs_path"] for i in items], max_side=THUMB)
-        worker.signals.result.connect(lambda images, q=query_id: self._thumbnails(q, images))
+        self.session.load_images([i["abs_path"] for i in items],
+                                 lambda images, q=query_id: self._thumbnails(q, images), max_side=THUMB)
         self.resultsShown.emit(len(items))
 
     def _thumbnails(self, query_id: int, images: dict) -> None:

@@ -120,6 +120,6 @@ class CatalogSession(QObject):
             return out
 
         worker = Worker(load, list(abs_paths))
-        if on_loaded is not None:
+        if on_loaded is not None:  # connected before the start: a fast worker cannot finish unheard
             worker.signals.result.connect(on_loaded)
         return self.pool.start(worker)
