@@ -141,16 +141,10 @@ class GroupsTab(QWidget):
             items.append({"path": path, "abs_path": self.session.abs_path(path), "sha256": sha,
                           "caption": f"{star}{os.path.basename(path)}\n{f.get('width', '?')}×{f.get('height', '?')}"})
         self.member_model.set_items(items)
-        self.session.load_images([i["abs_path"] for i in items], self._thumbnails_loaded, max_side=THUMB)
-
-    def _thumbnails_loaded(self, images: dict) -> None:
-        for row, item in enumerate(self.member_model.items):
-            if item["abs_path"] in images:
-                self.member_model.set_thumbnail(row, item["abs_path"], images[item["abs_path"]])
+        self.session.load_images([i["abs_path"] for i in items], self.member_model.set_thumbnails, max_side=THUMB)
 
     def selected_member(self) -> Optional[dict]:
-        index = self.members.currentIndex()
-        return self.member_model.items[index.row()] if index.isValid() else None
+        return self.member_model.item(self.members.currentIndex())
 
     # -- actions ---------------------------------------------------------------------------------
     def merge_group(self) -> None:

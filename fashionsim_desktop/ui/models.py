@@ -185,6 +185,15 @@ class ThumbnailListModel(QAbstractListModel):
             return item.get("sha256")
         return None
 
+    def item(self, index: QModelIndex) -> Optional[dict]:
+        return self.items[index.row()] if index.isValid() and 0 <= index.row() < len(self.items) else None
+
+    def set_thumbnails(self, images: dict) -> None:
+        """Pictures loaded in the background ({abs_path: QImage}) become the items' icons."""
+        for row, item in enumerate(self.items):
+            if item["abs_path"] in images:
+                self.set_thumbnail(row, item["abs_path"], images[item["abs_path"]])
+
     def set_thumbnail(self, row: int, abs_path: str, image) -> None:
         if 0 <= row < len(self.items) and self.items[row]["abs_path"] == abs_path and image is not None:
             self.items[row]["icon"] = QIcon(QPixmap.fromImage(image))

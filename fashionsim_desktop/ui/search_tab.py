@@ -195,16 +195,12 @@ class SearchTab(QWidget):
         self.resultsShown.emit(len(items))
 
     def _thumbnails(self, query_id: int, images: dict) -> None:
-        if query_id != self._query_id:
-            return
-        for row, item in enumerate(self.model.items):
-            if item["abs_path"] in images:
-                self.model.set_thumbnail(row, item["abs_path"], images[item["abs_path"]])
+        if query_id == self._query_id:  # an older question's thumbnails are not wanted
+            self.model.set_thumbnails(images)
 
     # -- result actions --------------------------------------------------------------------------
     def selected(self) -> Optional[dict]:
-        index = self.grid.currentIndex()
-        return self.model.items[index.row()] if index.isValid() else None
+        return self.model.item(self.grid.currentIndex())
 
     def open_selected(self) -> None:
         item = self.selected()
