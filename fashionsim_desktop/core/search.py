@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
-from PIL import Image
 
 from . import ann
 from .embedder import Embedder
@@ -43,9 +42,6 @@ class Searcher:
 
     def embed_bytes(self, data: bytes) -> np.ndarray:
         return self.embedder.embed([decode(data).image])[0]
-
-    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return self.embedder.embed([im.convert("RGB") for im in images])
 
     def query_vector(self, vector: np.ndarray, k: int = 10, exclude: Optional[str] = None) -> list[Hit]:
         if not self.ready:

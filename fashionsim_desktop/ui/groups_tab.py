@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.export import summary
 from ..core.review import KEEP, MERGE, Pair, candidate_groups, merge_groups
-from .models import ThumbnailListModel
+from .models import ThumbnailListModel, thumbnail_grid
 
 THUMB = 160
 
@@ -28,6 +28,7 @@ class GroupsTab(QWidget):
         super().__init__(parent)
         self.session = None
         self.groups: list[list[Pair]] = []
+        self.merged: list = []  # merge groups (decided), read once per change, not on every click
         self.summary_label = QLabel(self)
         self.summary_label.setObjectName("groups_summary")
         self.group_model = QStandardItemModel(self)
@@ -35,14 +36,7 @@ class GroupsTab(QWidget):
         self.group_list.setModel(self.group_model)
         self.group_list.selectionModel().currentChanged.connect(lambda *_: self._show_group())
         self.member_model = ThumbnailListModel(self)
-        self.members = QListView(self)
-        self.members.setModel(self.member_model)
-        self.members.setViewMode(QListView.ViewMode.IconMode)
-        self.members.setIconSize(QSize(THUMB, THUMB))
-        self.members.setGridSize(QSize(THUMB + 40, THUMB + 60))
-        self.members.setResizeMode(QListView.ResizeMode.Adjust)
-        self.members.setWordWrap(True)
-        self.members.setMovement(QListView.Movement.Static)
+        self.members = thumbnail_grid(self, self.member_model, THUMB, caption_height=60)
 
         self.merge_button = QPushButton("Merge whole group  [G]", self)
         self.split_button = QPushButton("Split off selected  [Del]", self)
@@ -100,10 +94,13 @@ class GroupsTab(QWidget):
         self._show_group()
 
     def _update_summary(self) -> None:
+        """Re-read the decided merge groups (used by the keeper marks too) and show what an export would do."""
         if self.session is None:
+            self.merged = []
             self.summary_label.setText("")
             return
-        s = summary(merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False))
+        self.merged = merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False)
+        s = summary(self.merged)
         self.summary_label.setText(
             f"<b>Export would merge:</b> {s['groups']} groups · {s['duplicates']} duplicates · "
             f"{s['bytes_freed'] / 1e6:.1f} MB freed.  Proposed groups to review: {len(self.groups)}")
@@ -118,7 +115,7 @@ class GroupsTab(QWidget):
         picked = [sha for sha in shas if sha in chosen]
         if picked:  # the curator's latest choice
             return max(picked, key=chosen.get)
-        for g in merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False):
+        for g in self.merged:
             if g.keeper.sha256 in shas:
                 return g.keeper.sha256
         files = [f for f in self.session.files.values() if f["sha256"] in shas]

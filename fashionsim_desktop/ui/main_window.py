@@ -28,7 +28,6 @@ from .session import CatalogSession
 from .settings import AppSettings, SettingsDialog
 from .workers import Worker, WorkerPool
 
-MAX_RECENT = 8
 log = logging.getLogger(__name__)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QListView
 
 from ..core.review import Pair
 
@@ -199,3 +200,16 @@ class ThumbnailListModel(QAbstractListModel):
             self.items[row]["icon"] = QIcon(QPixmap.fromImage(image))
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+def thumbnail_grid(parent, model: ThumbnailListModel, thumb: int, caption_height: int) -> QListView:
+    """An icon-mode view of `model`: fixed grid cells that reflow with the width, captions wrapped."""
+    view = QListView(parent)
+    view.setModel(model)
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setIconSize(QSize(thumb, thumb))
+    view.setGridSize(QSize(thumb + 30, thumb + caption_height))
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
+    view.setWordWrap(True)
+    return view

@@ -10,9 +10,9 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.errors import FashionSimError
 from ..core.imaging import DecodeError
@@ -20,7 +20,7 @@ from ..core.search import Searcher
 from ..store.catalog import Catalog
 from .compare_view import ImagePane
 from .errors_tab import reveal_in_file_manager
-from .models import ThumbnailListModel
+from .models import ThumbnailListModel, thumbnail_grid
 from .workers import Worker
 
 THUMB = 150
@@ -71,14 +71,7 @@ class SearchTab(QWidget):
         self.query_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.k_box = QSpinBox(self, minimum=1, maximum=200, value=24)
         self.model = ThumbnailListModel(self)
-        self.grid = QListView(self)
-        self.grid.setModel(self.model)
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(THUMB, THUMB))
-        self.grid.setGridSize(QSize(THUMB + 30, THUMB + 50))
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setWordWrap(True)
+        self.grid = thumbnail_grid(self, self.model, THUMB, caption_height=50)
         self.grid.activated.connect(lambda _: self.open_selected())
         self.open_button = QPushButton("Open", self)
         self.reveal_button = QPushButton("Reveal in file manager", self)

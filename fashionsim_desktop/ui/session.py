@@ -74,9 +74,6 @@ class CatalogSession(QObject):
     def errors(self) -> list[tuple[str, str]]:
         return self.error_rows
 
-    def has_index(self) -> bool:
-        return bool(self.files)
-
     # -- decisions -------------------------------------------------------------------------------
     def decide(self, pair: Pair, decision: Optional[str]) -> None:
         self.catalog.decide(pair.sha_a, pair.sha_b, decision)
