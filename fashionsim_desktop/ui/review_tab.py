@@ -17,7 +17,7 @@ from .session import CatalogSession
 
 PRELOAD_AHEAD = 3
 EVIDENCE_ROWS = (("cosine", "Embedding cosine"), ("inliers", "Matching details"), ("phash_distance", "pHash distance"),
-                 ("dhash_distance", "dHash distance"), ("colorhash_distance", "Colour hash distance"))
+                 ("dhash_distance", "dHash distance"))
 
 
 def _size(n: int) -> str:
