@@ -30,8 +30,8 @@ DEFAULT_MIN_SCORE = 0.6  # tuned on the "tune" half: benchmarks/accuracy.py --sp
 MIN_INLIERS = 20
 
 # Logistic weights over (log1p inliers, ncc, agree, chroma/10, lightness/25, spread); see models/README.md.
-WEIGHTS = (1.52, 1.317, 1.069, -0.682, -0.491, -2.255)
-BIAS = -6.88
+WEIGHTS = (1.473, 1.402, 1.015, -0.661, -0.477, -2.482)
+BIAS = -6.552
 # Colour rules that hold for any catalogue: a colourway is a different product, whatever the shape says.
 CHROMA_LIMIT = 12.0  # Lab a/b distance
 LIGHTNESS_LIMIT = 35.0  # black vs grey colourways differ in L only

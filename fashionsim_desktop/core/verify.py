@@ -197,17 +197,23 @@ def _compare(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> N
     if np.count_nonzero(garment) < 30:
         return
     ev.compared = True
+    warped_grey = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)
     grey_a = a.grey[garment].astype(np.float32)
-    grey_b = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)[garment].astype(np.float32)
+    grey_b = warped_grey[garment].astype(np.float32)
     da, db = grey_a - grey_a.mean(), grey_b - grey_b.mean()
     ev.ncc = float((da * db).sum() / (np.sqrt((da * da).sum() * (db * db).sum()) + 1e-6))
-    # Brightness/contrast fit of b onto a, then the share of pixels that agree: robust to small overlays.
-    fitted = db * (da.std() / (db.std() + 1e-6))
-    agrees = np.abs(da - fitted) < AGREE_DELTA
+    # Brightness/contrast fit of b onto a, then the share of pixels that agree. The fit uses medians and
+    # inter-quartile ranges over what is garment in both, so a sticker or a text overlay cannot skew it.
+    both = a.garment & mask_b & inside
+    fit = both if np.count_nonzero(both) >= 30 else garment
+    qa = np.percentile(a.grey[fit], (25, 50, 75))
+    qb = np.percentile(warped_grey[fit], (25, 50, 75))
+    gain = (qa[2] - qa[0]) / (qb[2] - qb[0]) if qb[2] - qb[0] > 1 and qa[2] - qa[0] > 1 else 1.0
+    fitted = (grey_b - qb[1]) * gain + qa[1]
+    agrees = np.abs(grey_a - fitted) < AGREE_DELTA
     ev.agree = float(agrees.mean())
     ev.spread = _spread(a.cells[garment], agrees)
-    both = a.garment & mask_b & inside
-    sel = both if np.count_nonzero(both) >= 30 else garment
+    sel = fit
     lab_a = a.lab[sel].astype(np.float32)
     lab_b = cv2.cvtColor(warped, cv2.COLOR_RGB2LAB)[sel].astype(np.float32)
     ab_a, ab_b = lab_a[:, 1:] - 128.0, lab_b[:, 1:] - 128.0
