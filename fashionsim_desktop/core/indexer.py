@@ -10,16 +10,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 from . import ann
 from .embedder import default_model_path, model_id as compute_model_id
 from .features import compute_chunk, init_worker
-from .pairs import VERIFIER_VERSION, VerifyChunk, candidate_pairs, locality_order, verify_chunk
+from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order, verify_chunk
 from .pool import default_workers, run_chunks
 from .progress import Progress
 from .scan import Found, Problem, check_folder, sha256_file, walk
-from .verify import SKETCHER
 from ..store.catalog import Catalog, raw_to_path, storage_error
 
 FEATURE_CHUNK = 16
@@ -138,12 +137,10 @@ class Indexer:
         progress.update("features", 0, total)
         chunks = [todo[i:i + FEATURE_CHUNK] for i in range(0, total, FEATURE_CHUNK)]
         done = 0
-        for rows, sketches, errors in run_chunks(compute_chunk, chunks, self.workers,
-                                                 lambda: progress.token.cancelled,
-                                                 initializer=init_worker, initargs=(str(self.model_path),)):
+        for rows, errors in run_chunks(compute_chunk, chunks, self.workers, lambda: progress.token.cancelled,
+                                       initializer=init_worker, initargs=(str(self.model_path),)):
             with self.catalog.transaction():
                 self.catalog.upsert_images(rows)
-                self.catalog.upsert_sketches(sketches)
                 for sha, reason in errors:
                     self.catalog.record_decode_error(sha, reason)
             self.catalog.settle_pending(self.model_id)
@@ -175,27 +172,16 @@ class Indexer:
         finally:
             index.close()
         paths = self.catalog.one_path_per_sha()
-        items = [(a, b, c) for a, b, c in locality_order(candidates) if a in paths and b in paths]
+        items = [(a, raw_to_path(self.folder, paths[a]), b, raw_to_path(self.folder, paths[b]), c)
+                 for a, b, c in locality_order(candidates) if a in paths and b in paths]
         total = len(items)
         progress.update("pairs", 0, total)
-        if not items:
-            progress.update("pairs", 1, 1)
-            return
+        chunks = [items[i:i + VERIFY_CHUNK] for i in range(0, total, VERIFY_CHUNK)]
         done = 0
-        for rows, new_sketches in run_chunks(verify_chunk, self._verify_chunks(items, paths), self.workers,
-                                             lambda: progress.token.cancelled):
+        for rows in run_chunks(verify_chunk, chunks, self.workers, lambda: progress.token.cancelled):
             with self.catalog.transaction():
                 self.catalog.save_verified(rows)
-                self.catalog.upsert_sketches(new_sketches)
             done += VERIFY_CHUNK
             report.pairs_verified += len(rows)
             progress.update("pairs", min(done, total), total)
         progress.update("pairs", total, total)
-
-    def _verify_chunks(self, items: list, paths: dict) -> Iterator[VerifyChunk]:
-        """Chunks of pairs with the stored sketches and the paths of their pictures, read as they are needed."""
-        for i in range(0, len(items), VERIFY_CHUNK):
-            pairs = items[i:i + VERIFY_CHUNK]
-            shas = {s for a, b, _ in pairs for s in (a, b)}
-            yield VerifyChunk(pairs, self.catalog.sketches(shas, SKETCHER),
-                              {s: raw_to_path(self.folder, paths[s]) for s in shas})

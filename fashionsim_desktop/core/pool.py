@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 from .errors import Cancelled
 
@@ -17,10 +17,10 @@ def default_workers() -> int:
     return max(1, min(2, multiprocessing.cpu_count()))
 
 
-def run_chunks(fn: Callable, chunks: Iterable, workers: int, is_cancelled: Callable[[], bool],
+def run_chunks(fn: Callable, chunks: Sequence, workers: int, is_cancelled: Callable[[], bool],
                initializer: Optional[Callable] = None, initargs: tuple = ()) -> Iterator:
-    """Yield fn(chunk) for every chunk, in completion order. `chunks` may be a generator: it is read lazily."""
-    if isinstance(chunks, (list, tuple)) and not chunks:
+    """Yield fn(chunk) for every chunk, in completion order."""
+    if not chunks:
         return
     context = multiprocessing.get_context("spawn")  # never fork a process that may hold Qt or threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,

@@ -21,7 +21,7 @@ import sqlite_utils
 
 from ..core.errors import CatalogError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 1
 DB_NAME = "catalog.sqlite"
 
 
@@ -127,12 +127,9 @@ class Catalog:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise CatalogError(f"The catalogue {self.path} was made by a newer FashionSim; update the app.")
-        if version < SCHEMA_VERSION:
+        if version < 1:
             with self.transaction():
-                if version < 1:
-                    self._schema_v1()
-                if version < 2:
-                    self._schema_v2()
+                self._schema_v1()
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _schema_v1(self) -> None:
@@ -161,13 +158,6 @@ class Catalog:
             "by": str, "undone": int,
         }, pk="id")
         db["keepers"].create({"sha256": str, "chosen_at": float, "chosen_by": str}, pk="sha256")
-
-    def _schema_v2(self) -> None:
-        # What the verifier needs of each picture (core/verify.py Sketch), made while it is decoded anyway.
-        self.db["sketches"].create({
-            "sha256": str, "sketcher": str, "points": bytes, "descriptors": bytes, "thumb": bytes,
-            "work_width": int, "work_height": int,
-        }, pk="sha256")
 
     # -- meta ------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
@@ -271,22 +261,6 @@ class Catalog:
             for r in self._run(lambda: self.db.execute(sql, chunk).fetchall()):
                 out[r[0]] = dict(zip(("sha256", "width", "height", "format", "phash", "dhash", "whash",
                                       "colorhash"), r))
-        return out
-
-    def upsert_sketches(self, rows: list[dict]) -> None:
-        if rows:
-            self._run(lambda: self.db["sketches"].upsert_all(rows, pk="sha256", alter=False))
-
-    def sketches(self, shas: Iterable[str], sketcher: str) -> dict[str, dict]:
-        """Stored sketches made by this sketcher version (others are made again when needed)."""
-        out = {}
-        shas = list(shas)
-        for start in range(0, len(shas), 500):
-            chunk = shas[start:start + 500]
-            sql = (f"SELECT sha256, points, descriptors, thumb, work_width, work_height FROM sketches "
-                   f"WHERE sketcher=? AND sha256 IN ({','.join('?' * len(chunk))})")
-            for r in self._run(lambda: self.db.execute(sql, [sketcher, *chunk]).fetchall()):
-                out[r[0]] = dict(zip(("sha256", "points", "descriptors", "thumb", "work_width", "work_height"), r))
         return out
 
     def one_path_per_sha(self) -> dict[str, bytes]:
