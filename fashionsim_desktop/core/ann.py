@@ -35,6 +35,11 @@ def projection(dim: int, seed: int = 20261124) -> np.ndarray:
 
 
 @dataclass
+def _search_k(results: int) -> int:
+    """How many tree nodes Annoy inspects to return `results` items."""
+    return max(MIN_SEARCH_K, results * SEARCH_K_PER_RESULT)
+
+
 class AnnIndex:
     index: AnnoyIndex
     shas: list[str]
@@ -43,10 +48,10 @@ class AnnIndex:
     def query(self, vector: np.ndarray, k: int) -> list[int]:
         """Ids of about k nearest items (unordered by true similarity: re-score with full vectors)."""
         v = (vector @ self.proj).tolist()
-        return self.index.get_nns_by_vector(v, k, search_k=max(MIN_SEARCH_K, k * SEARCH_K_PER_RESULT))
+        return self.index.get_nns_by_vector(v, k, search_k=_search_k(k))
 
     def neighbours_of(self, item: int, k: int) -> list[int]:
-        return self.index.get_nns_by_item(item, k + 1, search_k=max(MIN_SEARCH_K, (k + 1) * SEARCH_K_PER_RESULT))
+        return self.index.get_nns_by_item(item, k + 1, search_k=_search_k(k + 1))
 
     def close(self) -> None:
         self.index.unload()
