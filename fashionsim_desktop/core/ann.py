@@ -34,12 +34,12 @@ def projection(dim: int, seed: int = 20261124) -> np.ndarray:
     return q.astype(np.float32)
 
 
-@dataclass
 def _search_k(results: int) -> int:
     """How many tree nodes Annoy inspects to return `results` items."""
     return max(MIN_SEARCH_K, results * SEARCH_K_PER_RESULT)
 
 
+@dataclass
 class AnnIndex:
     index: AnnoyIndex
     shas: list[str]
