@@ -101,8 +101,8 @@ def bench_synthetic(n: int) -> None:
                 shas = [f"{i:064x}" for i in range(start, start + len(batch))]
                 with catalog.transaction():
                     catalog.upsert_images([{"sha256": s, "width": 360, "height": 540, "format": "JPEG",
-                                            "phash": "0" * 16, "dhash": "0" * 16, "whash": "0" * 16,
-                                            "colorhash": "0" * 11, "embedding": v.tobytes(), "model_id": "synthetic"}
+                                            "phash": "0" * 16, "dhash": "0" * 16,
+                                            "embedding": v.tobytes(), "model_id": "synthetic"}
                                            for s, v in zip(shas, batch)])
                     catalog.upsert_files([{"path": f"{s[-8:]}.jpg", "path_raw": f"{s[-8:]}.jpg".encode(),
                                            "sha256": s, "size": 1, "mtime_ns": 1, "status": "ok", "error": None,

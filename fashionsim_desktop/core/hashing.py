@@ -7,7 +7,7 @@ from __future__ import annotations
 import imagehash
 from PIL import Image
 
-# wHash and the colour hash were stored too until v0.2; they cost 5 ms per picture (a sixth of the indexing
+# wHash and the colour hash were stored too at first; they cost 5 ms per picture (a sixth of the indexing
 # time) and nothing used them: colour is judged after alignment by the verifier, which a global hash cannot be.
 # Their columns stay in the schema (empty) so older catalogues open unchanged.
 HASH_NAMES = ("phash", "dhash")

@@ -256,11 +256,11 @@ class Catalog:
         shas = list(shas)
         for start in range(0, len(shas), 500):
             chunk = shas[start:start + 500]
-            sql = (f"SELECT sha256, width, height, format, phash, dhash, whash, colorhash FROM images "
+            # whash and colorhash stay in the schema for old catalogues but are no longer computed or shown.
+            sql = (f"SELECT sha256, width, height, format, phash, dhash FROM images "
                    f"WHERE sha256 IN ({','.join('?' * len(chunk))})")
             for r in self._run(lambda: self.db.execute(sql, chunk).fetchall()):
-                out[r[0]] = dict(zip(("sha256", "width", "height", "format", "phash", "dhash", "whash",
-                                      "colorhash"), r))
+                out[r[0]] = dict(zip(("sha256", "width", "height", "format", "phash", "dhash"), r))
         return out
 
     def one_path_per_sha(self) -> dict[str, bytes]:
