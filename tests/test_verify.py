@@ -5,8 +5,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from fashionsim_desktop.core.imaging import decode_file
-from fashionsim_desktop.core.pairs import DEFAULT_MIN_SCORE, score
-from fashionsim_desktop.core.verify import Prepared, verify
+from fashionsim_desktop.core.pairs import COMPARE_FROM_INLIERS, DEFAULT_MIN_SCORE, score
+from fashionsim_desktop.core.verify import Evidence, Prepared, verify
 
 from .conftest import hm_colourway_group, some_hm_images
 
@@ -47,3 +47,15 @@ def test_colourways_and_other_garments_are_not_duplicates():
     a, b = (_prepared(p) for p in some_hm_images(2, skip=300))
     assert score(verify(a, b)) < 0.1
     assert score(verify(a, a)) > 0.95
+
+
+def test_pixels_are_compared_only_when_enough_details_match():
+    # Below COMPARE_FROM_INLIERS, a pair scores under 0.3 even if its pixels agreed perfectly: skipping the
+    # comparison there changes no decision a curator can make above 0.3.
+    perfect = Evidence(inliers=COMPARE_FROM_INLIERS - 1, ncc=1.0, agree=1.0, chroma=0.0, lightness=0.0)
+    assert score(perfect) < 0.3
+    a, b = (_prepared(p) for p in some_hm_images(2, skip=300))
+    skipped = verify(a, b, compare_from=COMPARE_FROM_INLIERS)
+    assert skipped.inliers < COMPARE_FROM_INLIERS and not skipped.compared and skipped.chroma == 99.0
+    same = verify(a, a, compare_from=COMPARE_FROM_INLIERS)
+    assert same.compared and same.agree > 0.99 and same.chroma == 0.0
