@@ -178,7 +178,7 @@ class Indexer:
         progress.update("pairs", 0, total)
         chunks = [items[i:i + VERIFY_CHUNK] for i in range(0, total, VERIFY_CHUNK)]
         done = 0
-        for rows in run_chunks(verify_chunk, chunks, self.workers, lambda: progress.token.cancelled):
+        for rows in run_chunks(verify_chunk, chunks, self.workers, lambda: progress.token.cancelled, pinned=True):
             with self.catalog.transaction():
                 self.catalog.save_verified(rows)
             done += VERIFY_CHUNK

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack
 from typing import Callable, Iterator, Optional, Sequence
 
 from .errors import Cancelled
+
+BLOCKS_PER_LANE = 2
 
 
 def default_workers() -> int:
@@ -18,27 +21,42 @@ def default_workers() -> int:
 
 
 def run_chunks(fn: Callable, chunks: Sequence, workers: int, is_cancelled: Callable[[], bool],
-               initializer: Optional[Callable] = None, initargs: tuple = ()) -> Iterator:
-    """Yield fn(chunk) for every chunk, in completion order."""
+               initializer: Optional[Callable] = None, initargs: tuple = (), pinned: bool = False) -> Iterator:
+    """Yield fn(chunk) for every chunk, in completion order.
+
+    `pinned=True` gives each worker one contiguous run of the chunks instead of the next free chunk: for
+    work whose neighbouring chunks share inputs that a worker caches (pair verification shares pictures),
+    so each picture is prepared by one worker rather than by both.
+    """
     if not chunks:
         return
     context = multiprocessing.get_context("spawn")  # never fork a process that may hold Qt or threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
-                             initargs=initargs) as executor:
-        pending: set[Future] = set()
-        todo = iter(chunks)
+    lanes = max(1, workers) if pinned else 1
+    # Each lane takes every lanes-th block of consecutive chunks: long runs keep the sharing, and several
+    # blocks per lane even out the work when one stretch of the chunks is heavier than another.
+    blocks = min(len(chunks), lanes * BLOCKS_PER_LANE)
+    spans = [chunks[i * len(chunks) // blocks:(i + 1) * len(chunks) // blocks] for i in range(blocks)]
+    queues = [iter([chunk for span in spans[lane::lanes] for chunk in span]) for lane in range(lanes)]
+    in_flight_limit = 2 * workers // lanes
+    with ExitStack() as stack:
+        executors = [stack.enter_context(ProcessPoolExecutor(max_workers=workers // lanes or 1, mp_context=context,
+                                                             initializer=initializer, initargs=initargs))
+                     for _ in range(lanes)]
+        pending: dict[Future, int] = {}  # future -> lane
         cancelled = False
         try:
             while True:
-                while not cancelled and len(pending) < 2 * workers:
-                    chunk = next(todo, None)
-                    if chunk is None:
-                        break
-                    pending.add(executor.submit(fn, chunk))
+                for lane, executor in enumerate(executors):
+                    while not cancelled and sum(1 for v in pending.values() if v == lane) < in_flight_limit:
+                        chunk = next(queues[lane], None)
+                        if chunk is None:
+                            break
+                        pending[executor.submit(fn, chunk)] = lane
                 if not pending:
                     break
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
+                    del pending[future]
                     if not future.cancelled():
                         yield future.result()
                 if not cancelled and is_cancelled():

@@ -8,8 +8,8 @@ brightness/contrast fit) and colour (Lab chroma, which a tone change barely move
 
 Cost matters: every picture is in a few candidate pairs. Descriptor matching uses faiss's binary index (about
 5x faster than OpenCV's brute-force matcher on 300 x 300 ORB descriptors), the pixel comparison is skipped
-when too few details match for the pair to matter (`compare_from`), and the per-picture Lab copy and garment
-mask are made only when a comparison needs them.
+when too few details match for the pair to matter (`compare_from`), and a comparison converts to Lab only the pixels it
+looks at, inside the box that holds both garments.
 """
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ class Evidence:
 class Prepared:
     """An image's pixels and keypoints, computed once and reused for every pair it is in.
 
-    Keypoints are made up front (every pair needs them); the Lab copy, the garment mask and the descriptor
-    index only when first used.
+    Keypoints are made up front (every pair needs them); the garment mask and the descriptor index only
+    when first used.
     """
 
     def __init__(self, rgb: np.ndarray, grey: Optional[np.ndarray] = None):
@@ -70,8 +70,8 @@ class Prepared:
         return _garment_mask(self.rgb, self.background)
 
     @cached_property
-    def lab(self) -> np.ndarray:
-        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2LAB)
+    def garment_box(self) -> tuple[int, int, int, int]:
+        return cv2.boundingRect(self.garment.view(np.uint8))  # (x, y, w, h); all zero without a garment
 
     @cached_property
     def descriptor_index(self) -> "faiss.IndexBinaryFlat":
@@ -126,36 +126,80 @@ def _garment_mask(rgb: np.ndarray, background: tuple) -> np.ndarray:
     return cv2.max(cv2.max(r, g), b) > BACKGROUND_DELTA
 
 
-@lru_cache(maxsize=64)
-def _ones(shape: tuple) -> np.ndarray:
-    return np.ones(shape, np.uint8)
+def _median(values: np.ndarray) -> float:
+    """np.median of a 1-d array, without its copy and NaN checks (this runs for every compared pair)."""
+    n = len(values)
+    k = n // 2
+    if n % 2:
+        return float(np.partition(values, k)[k])
+    part = np.partition(values, (k - 1, k))
+    return (float(part[k - 1]) + float(part[k])) / 2
+
+
+def _median_u8(values: np.ndarray) -> float:
+    """np.median of uint8 values, from their histogram."""
+    below = np.bincount(values, minlength=256).cumsum()
+    n = int(below[-1])
+    return (int(np.searchsorted(below, (n - 1) // 2, side="right")) +
+            int(np.searchsorted(below, n // 2, side="right"))) / 2
+
+
+def _lab_of(rgb: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Lab of the pixels under a mask only (N x 3 uint8): a conversion costs per pixel, and most are not needed."""
+    pixels = rgb.reshape(-1, 3)[np.flatnonzero(where)]
+    return cv2.cvtColor(pixels[np.newaxis], cv2.COLOR_RGB2LAB)[0]
+
+
+def _work_box(a: Prepared, b: Prepared, transform: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in a's frame holding a's garment and b's garment once moved onto a.
+
+    Outside it both photos show only background, so nothing there can change the comparison; warping and
+    comparing only inside it gives the same evidence for less work.
+    """
+    h, w = a.rgb.shape[:2]
+    ax, ay, aw, ah = a.garment_box
+    bx, by, bw, bh = b.garment_box
+    corners = np.float32([[bx, by, 1], [bx + bw, by, 1], [bx, by + bh, 1], [bx + bw, by + bh, 1]]) @ transform.T
+    x0, y0 = corners.min(axis=0) - 2  # 2 px: bilinear interpolation reaches one pixel beyond the garment
+    x1, y1 = corners.max(axis=0) + 2
+    if aw and ah:
+        x0, y0, x1, y1 = min(x0, ax), min(y0, ay), max(x1, ax + aw), max(y1, ay + ah)
+    return max(0, int(x0)), max(0, int(y0)), min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))
 
 
 def _compare(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> None:
-    h, w = a.rgb.shape[:2]
-    warped = cv2.warpAffine(b.rgb, transform, (w, h), flags=cv2.INTER_LINEAR, borderValue=b.background)
-    inside = cv2.warpAffine(_ones(b.rgb.shape[:2]), transform, (w, h), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+    x0, y0, x1, y1 = _work_box(a, b, transform)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    moved = transform.copy()
+    moved[:, 2] -= (x0, y0)  # warp straight into the box
+    size = (x1 - x0, y1 - y0)
+    warped = cv2.warpAffine(b.rgb, moved, size, flags=cv2.INTER_LINEAR, borderValue=b.background)
+    inside = cv2.warpAffine(_ones(b.rgb.shape[:2]), moved, size, flags=cv2.INTER_NEAREST, borderValue=0) > 0
+    mask_a = a.garment[y0:y1, x0:x1]
     mask_b = _garment_mask(warped, b.background)
-    garment = (a.garment | mask_b) & inside
+    garment = (mask_a | mask_b) & inside
     if np.count_nonzero(garment) < 50:
         return
-    # Only the garment's bounding box matters from here on: crop once, then work on fewer pixels.
-    x, y, bw, bh = cv2.boundingRect(garment.view(np.uint8))
-    box = (slice(y, y + bh), slice(x, x + bw))
-    garment, warped = garment[box], np.ascontiguousarray(warped[box])
-    grey_a = a.grey[box][garment].astype(np.float32)
+    grey_a = a.grey[y0:y1, x0:x1][garment].astype(np.float32)
     grey_b = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)[garment].astype(np.float32)
     da, db = grey_a - grey_a.mean(), grey_b - grey_b.mean()
     ev.ncc = float((da * db).sum() / (np.sqrt((da * da).sum() * (db * db).sum()) + 1e-6))
     # Brightness/contrast fit of b onto a, then the share of pixels that agree: robust to small overlays.
     fitted = db * (da.std() / (db.std() + 1e-6))
     ev.agree = float((np.abs(da - fitted) < AGREE_DELTA).mean())
-    both = a.garment[box] & mask_b[box] & inside[box]
+    both = mask_a & mask_b & inside
     sel = both if np.count_nonzero(both) >= 50 else garment
-    lab_a = a.lab[box][sel].astype(np.float32)
-    lab_b = cv2.cvtColor(warped, cv2.COLOR_RGB2LAB)[sel].astype(np.float32)
-    ev.chroma = float(np.median(np.hypot(lab_a[:, 1] - lab_b[:, 1], lab_a[:, 2] - lab_b[:, 2])))
-    ev.lightness = float(abs(np.median(lab_a[:, 0]) - np.median(lab_b[:, 0])))
+    lab_a = _lab_of(np.ascontiguousarray(a.rgb[y0:y1, x0:x1]), sel)
+    lab_b = _lab_of(warped, sel)
+    chroma = np.hypot(lab_a[:, 1].astype(np.float32) - lab_b[:, 1], lab_a[:, 2].astype(np.float32) - lab_b[:, 2])
+    ev.chroma = _median(chroma)
+    ev.lightness = abs(_median_u8(lab_a[:, 0]) - _median_u8(lab_b[:, 0]))
+
+
+@lru_cache(maxsize=64)
+def _ones(shape: tuple) -> np.ndarray:
+    return np.ones(shape, np.uint8)
 
 
 def verify(a: Prepared, b: Prepared, try_mirror: bool = True, compare_from: int = 0) -> Evidence:
