@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections import deque
 from contextlib import ExitStack
 from typing import Callable, Iterator, Optional, Sequence
 
 from .errors import Cancelled
-
-BLOCKS_PER_LANE = 2
 
 
 def default_workers() -> int:
@@ -24,19 +23,23 @@ def run_chunks(fn: Callable, chunks: Sequence, workers: int, is_cancelled: Calla
                initializer: Optional[Callable] = None, initargs: tuple = (), pinned: bool = False) -> Iterator:
     """Yield fn(chunk) for every chunk, in completion order.
 
-    `pinned=True` gives each worker one contiguous run of the chunks instead of the next free chunk: for
+    `pinned=True` gives each worker its own contiguous run of the chunks instead of the next free chunk: for
     work whose neighbouring chunks share inputs that a worker caches (pair verification shares pictures),
-    so each picture is prepared by one worker rather than by both.
+    so each picture is prepared by one worker rather than by both. A worker whose run is done takes
+    chunks from the far end of the longest other run, so no worker idles while work is left.
     """
     if not chunks:
         return
     context = multiprocessing.get_context("spawn")  # never fork a process that may hold Qt or threads
     lanes = max(1, workers) if pinned else 1
-    # Each lane takes every lanes-th block of consecutive chunks: long runs keep the sharing, and several
-    # blocks per lane even out the work when one stretch of the chunks is heavier than another.
-    blocks = min(len(chunks), lanes * BLOCKS_PER_LANE)
-    spans = [chunks[i * len(chunks) // blocks:(i + 1) * len(chunks) // blocks] for i in range(blocks)]
-    queues = [iter([chunk for span in spans[lane::lanes] for chunk in span]) for lane in range(lanes)]
+    # Lane i owns the i-th stretch of consecutive chunks; stealing from the far end evens out the work.
+    queues = [deque(chunks[i * len(chunks) // lanes:(i + 1) * len(chunks) // lanes]) for i in range(lanes)]
+
+    def next_chunk(lane: int):
+        if queues[lane]:
+            return queues[lane].popleft()
+        busiest = max(queues, key=len)
+        return busiest.pop() if busiest else None
     in_flight_limit = 2 * workers // lanes
     with ExitStack() as stack:
         executors = [stack.enter_context(ProcessPoolExecutor(max_workers=workers // lanes or 1, mp_context=context,
@@ -48,7 +51,7 @@ def run_chunks(fn: Callable, chunks: Sequence, workers: int, is_cancelled: Calla
             while True:
                 for lane, executor in enumerate(executors):
                     while not cancelled and sum(1 for v in pending.values() if v == lane) < in_flight_limit:
-                        chunk = next(queues[lane], None)
+                        chunk = next_chunk(lane)
                         if chunk is None:
                             break
                         pending[executor.submit(fn, chunk)] = lane
