@@ -4,8 +4,6 @@ from __future__ import annotations
 import multiprocessing
 import sys
 
-from .cli import main as cli_main
-
 CLI_COMMANDS = {"index", "pairs", "decide", "undo", "keeper", "groups", "export", "errors", "search", "-h", "--help"}
 
 
@@ -13,6 +11,10 @@ def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # worker processes of a frozen (PyInstaller) app start here
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in CLI_COMMANDS:
+        # Imported here, not at the top: every worker process re-imports this module when it starts, and
+        # should not pay for the CLI's imports (sqlite-utils alone pulls in pandas when it is installed).
+        from .cli import main as cli_main
+
         return cli_main(argv)
     try:
         from .ui.app import run_app
