@@ -40,6 +40,7 @@ def run_chunks(fn: Callable, chunks: Sequence, workers: int, is_cancelled: Calla
             return queues[lane].popleft()
         busiest = max(queues, key=len)
         return busiest.pop() if busiest else None
+
     in_flight_limit = 2 * workers // lanes
     with ExitStack() as stack:
         executors = [stack.enter_context(ProcessPoolExecutor(max_workers=workers // lanes or 1, mp_context=context,
