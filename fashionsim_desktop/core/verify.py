@@ -8,8 +8,8 @@ brightness/contrast fit) and colour (Lab chroma, which a tone change barely move
 
 Cost matters: every picture is in a few candidate pairs. Descriptor matching uses faiss's binary index (about
 5x faster than OpenCV's brute-force matcher on 300 x 300 ORB descriptors), the pixel comparison is skipped
-when too few details match for the pair to matter (`compare_from`), and a comparison converts to Lab only the pixels it
-looks at, inside the box that holds both garments.
+when too few details match for the pair to matter (`compare_from`), and a comparison converts to Lab only
+the pixels it looks at, inside the box that holds both garments.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ cv2.setNumThreads(1)  # the pipeline already runs one worker per core
 faiss.omp_set_num_threads(1)
 
 _ORB = cv2.ORB_create(nfeatures=500, fastThreshold=8, edgeThreshold=15, patchSize=15)
-_MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
 RATIO = 0.85
 RANSAC_PIXELS = 4.0
 MIRROR_TRY_BELOW = 60  # inliers: only try the mirrored photo when the direct match is not already convincing
@@ -115,14 +114,10 @@ def _border_colour(rgb: np.ndarray) -> tuple:
     return tuple(int(v) for v in np.median(border, axis=0))
 
 
-@lru_cache(maxsize=64)
-def _flat(shape: tuple, background: tuple) -> np.ndarray:
-    """A picture of one colour: pictures and backgrounds repeat, so these are made once."""
-    return np.full(shape, background, np.uint8)
-
-
 def _garment_mask(rgb: np.ndarray, background: tuple) -> np.ndarray:
-    r, g, b = cv2.split(cv2.absdiff(rgb, _flat(rgb.shape, background)))
+    # Against the colour as a scalar: no picture-sized constant image per call (comparisons crop to a new box
+    # size for nearly every pair, so such images could not be reused).
+    r, g, b = cv2.split(cv2.absdiff(rgb, (*background, 0)))
     return cv2.max(cv2.max(r, g), b) > BACKGROUND_DELTA
 
 
