@@ -9,6 +9,8 @@
    - FashionSim's own CLI end to end (`fashionsim index`, then `fashionsim pairs --format json`);
    - pHash and dHash as imagehash computes them, at Hamming distance <= 10 (the common default), all pairs;
    - cleanvision (PyPI) near- and exact-duplicate detection with its defaults;
+   - fastdup (PyPI) with its defaults and its own CNN model, in a virtual environment of its own (created under
+     the work folder on first use: fastdup pins older numpy and pillow than FashionSim);
    - a plain CNN-embedding baseline: the same ONNX model, cosine >= 0.90, no verification.
 3. Reports pair precision / recall / F1 at each tool's default, average precision over the score, recall per
    variant kind, the share of colourway-sibling pairs proposed, and visual-search recall; writes
@@ -37,6 +39,7 @@ HM_ORIGINALS = 700
 MYNTRA_ORIGINALS = 300
 REUSED_PHOTO_MAE = 3.0  # mean absolute grey difference (0..255) at 32x32: the same photo re-used
 PLAIN_COSINE = 0.90
+FASTDUP = "fastdup==2.54"
 
 
 # -- the labelled set ------------------------------------------------------------------------------
@@ -147,6 +150,26 @@ def tool_cleanvision(folder: Path, work: Path) -> dict:
     return {"scores": scores, "threshold": 1.0}
 
 
+def fastdup_python(work_root: Path) -> Path:
+    """The Python of fastdup's own virtual environment, created on first use (not timed)."""
+    venv = work_root / "venvs" / "fastdup"
+    python = venv / "bin" / "python"
+    if not (venv / "ready").exists():
+        print(f"installing {FASTDUP} into {venv} (once) ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", FASTDUP], check=True)
+        (venv / "ready").touch()
+    return python
+
+
+def tool_fastdup(folder: Path, work: Path) -> dict:
+    out = work / "pairs.json"
+    subprocess.run([str(fastdup_python(work.parent)), str(REPO / "benchmarks" / "fastdup_runner.py"), str(folder),
+                    str(work / "fastdup"), str(out)], check=True, capture_output=True,
+                   env=dict(os.environ, SENTRY_OPT_OUT="1"))
+    return {"scores": [tuple(p) for p in json.loads(out.read_text())["pairs"]], "threshold": 0.9}
+
+
 def tool_plain_embedding(folder: Path, work: Path) -> dict:
     from fashionsim_desktop.core.embedder import Embedder
     from fashionsim_desktop.core.imaging import decode_file
@@ -167,6 +190,7 @@ TOOLS = {
     "pHash <= 10 (imagehash)": lambda f, w: tool_imagehash(f, w, "phash"),
     "dHash <= 10 (imagehash)": lambda f, w: tool_imagehash(f, w, "dhash"),
     "cleanvision (defaults)": tool_cleanvision,
+    "fastdup (defaults)": tool_fastdup,
     "CNN embedding, cosine >= 0.90": tool_plain_embedding,
 }
 
@@ -176,9 +200,27 @@ def run_tool_in_process(name: str, folder: Path, work: Path) -> dict:
     start = time.perf_counter()
     result = TOOLS[name](folder, work)
     result["seconds"] = time.perf_counter() - start
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    result["peak_mb"] = peak / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result["peak_mb"] = max(_own_peak_mb(), children)
     return result
+
+
+def _own_peak_mb() -> float:
+    """This process's peak resident memory since it started.
+
+    Not getrusage(RUSAGE_SELF): on Linux its ru_maxrss carries over the high-water mark of the process that
+    forked it, so every tool was charged at least this benchmark's own memory at that moment. VmHWM belongs to
+    the process's own address space. (Its children are forked from this small process, so RUSAGE_CHILDREN is
+    fair for them.)
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- scoring ----------------------------------------------------------------------------------------
@@ -342,6 +384,7 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     labels = build_set(folder, args.hm, args.myntra, args.split)
+    fastdup_python(args.work)  # install before anything is timed
     group_of = truth_groups(labels)
     args.out.mkdir(parents=True, exist_ok=True)
     metrics, results = {}, {}

@@ -57,3 +57,20 @@ def test_onnx_matches_torch(model_path):
     import export_onnx
 
     assert export_onnx.parity(model_path) < 1e-4
+
+
+def test_preprocess_pads_on_white_and_keeps_channels_in_order():
+    from PIL import Image
+
+    from fashionsim_desktop.core.embedder import INPUT_SIZE, preprocess
+
+    tall_red = Image.new("RGB", (50, 200), (200, 10, 30))
+    wide_blue = Image.new("RGB", (200, 50), (0, 0, 250))
+    batch = preprocess([tall_red, wide_blue])
+    assert batch.shape == (2, 3, INPUT_SIZE, INPUT_SIZE) and batch.dtype == np.float32
+    assert batch.flags["C_CONTIGUOUS"]
+    middle = INPUT_SIZE // 2
+    assert batch[0, :, middle, middle].tolist() == [200, 10, 30]  # NCHW: channel first, RGB order
+    assert batch[0, :, middle, 2].tolist() == [255, 255, 255]  # padded left and right of a tall picture
+    assert batch[1, :, middle, middle].tolist() == [0, 0, 250]
+    assert batch[1, :, 2, middle].tolist() == [255, 255, 255]  # padded above a wide picture

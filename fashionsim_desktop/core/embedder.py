@@ -50,8 +50,12 @@ def model_id(path: Path) -> str:
 
 def preprocess(images: Sequence[Image.Image]) -> np.ndarray:
     """RGB images -> float32 NCHW pixels 0..255 (the model scales them itself)."""
-    batch = np.stack([np.asarray(square_on_white(im, INPUT_SIZE), dtype=np.float32) for im in images])
-    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+    # Written straight into the batch: one converting copy per picture instead of three (float, stack,
+    # transpose), which cost about as much as decoding the picture.
+    batch = np.empty((len(images), 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    for row, im in zip(batch, images):
+        row[...] = np.asarray(square_on_white(im, INPUT_SIZE)).transpose(2, 0, 1)
+    return batch
 
 
 class Embedder:
