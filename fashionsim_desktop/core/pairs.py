@@ -16,7 +16,8 @@ import numpy as np
 from .imaging import DecodeError, decode_file
 from .verify import Evidence, Prepared, verify
 
-VERIFIER_VERSION = "orb-v2"  # v2: pixels compared only from COMPARE_FROM_INLIERS matching details
+# v2: pixels compared only from COMPARE_FROM_INLIERS matching details; v3: correlation where both show garment
+VERIFIER_VERSION = "orb-v3"
 # Each picture's 5 nearest others: the same true pairs as 7 on both halves of the benchmark, 23% fewer checks.
 NEIGHBOURS = 6
 # A mirrored copy keeps most of the embedding (cosine >= 0.945 for every mirror pair of the tune half, 0.967

@@ -37,7 +37,7 @@ class Evidence:
     inliers: int = 0
     mirrored: bool = False
     scale: float = 0.0
-    ncc: float = 0.0  # grey-level correlation over the garment, after alignment
+    ncc: float = 0.0  # grey-level correlation where both photos show garment, after alignment
     agree: float = 0.0  # share of garment pixels that match after a brightness/contrast fit
     chroma: float = 99.0  # median Lab a/b distance over the garment (colourways are far apart)
     lightness: float = 99.0  # difference of median L over the garment
@@ -176,20 +176,30 @@ def _compare(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> N
     garment = (mask_a | mask_b) & inside
     if np.count_nonzero(garment) < 50:
         return
-    grey_a = a.grey[y0:y1, x0:x1][garment].astype(np.float32)
-    grey_b = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)[garment].astype(np.float32)
-    da, db = grey_a - grey_a.mean(), grey_b - grey_b.mean()
-    ev.ncc = float((da * db).sum() / (np.sqrt((da * da).sum() * (db * db).sum()) + 1e-6))
-    # Brightness/contrast fit of b onto a, then the share of pixels that agree: robust to small overlays.
+    grey_a = a.grey[y0:y1, x0:x1]
+    grey_b = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)
+    # Agreement is taken over either garment, so a different outline counts against the pair: a
+    # brightness/contrast fit of b onto a, then the share of pixels that agree.
+    da, db = _centred(grey_a[garment]), _centred(grey_b[garment])
     fitted = db * (da.std() / (db.std() + 1e-6))
     ev.agree = float((np.abs(da - fitted) < AGREE_DELTA).mean())
+    # Structure and colour are compared where both photos show garment. Over either garment, a caption or
+    # badge laid on the background of one photo dominated the correlation (it fell below zero for exact
+    # copies); on the garment itself the two photos still have to match.
     both = mask_a & mask_b & inside
     sel = both if np.count_nonzero(both) >= 50 else garment
+    ca, cb = _centred(grey_a[sel]), _centred(grey_b[sel])
+    ev.ncc = float((ca * cb).sum() / (np.sqrt((ca * ca).sum() * (cb * cb).sum()) + 1e-6))
     lab_a = _lab_of(np.ascontiguousarray(a.rgb[y0:y1, x0:x1]), sel)
     lab_b = _lab_of(warped, sel)
     chroma = np.hypot(lab_a[:, 1].astype(np.float32) - lab_b[:, 1], lab_a[:, 2].astype(np.float32) - lab_b[:, 2])
     ev.chroma = _median(chroma)
     ev.lightness = abs(_median_u8(lab_a[:, 0]) - _median_u8(lab_b[:, 0]))
+
+
+def _centred(values: np.ndarray) -> np.ndarray:
+    values = values.astype(np.float32)
+    return values - values.mean()
 
 
 @lru_cache(maxsize=64)
