@@ -4,13 +4,17 @@ from __future__ import annotations
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from fashionsim_desktop.core.errors import Cancelled, FolderError
 from fashionsim_desktop.core.indexer import Indexer
+from fashionsim_desktop.core.pairs import worth_verifying
 from fashionsim_desktop.core.progress import Progress
 from fashionsim_desktop.core.review import decide, list_pairs, merge_groups
 from fashionsim_desktop.store.catalog import Catalog
+
+from .conftest import some_hm_images
 
 
 def index(folder, catalog_dir, model_path, progress=None):
@@ -146,3 +150,29 @@ def test_missing_folder_and_file_instead_of_folder(tmp_path, model_path):
         (tmp_path / "file.jpg").write_bytes(b"x")
         with pytest.raises(FolderError, match="not a folder"):
             Indexer(tmp_path / "file.jpg", catalog, model_path=model_path)
+
+
+def test_only_the_nearest_neighbours_and_near_identical_ones_are_verified():
+    # The 3 closest above the candidate floor, whatever order the index gave them in ...
+    assert worth_verifying(np.array([0.91, 0.97, 0.93, 0.955, 0.86])) == [1, 3, 2]
+    # ... and past those, only near-identical pictures.
+    assert worth_verifying(np.array([0.99, 0.985, 0.98, 0.97, 0.90])) == [0, 1, 2, 3]
+    assert worth_verifying(np.array([0.83, 0.90])) == [1]
+
+
+def test_every_copy_of_a_photo_pairs_with_every_other(tmp_path, model_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    original, *others = some_hm_images(9, skip=120)
+    with Image.open(original) as im:
+        im = im.convert("RGB")
+        for k, (scale, quality) in enumerate([(1.0, 95), (1.0, 70), (0.8, 90), (0.6, 85), (0.9, 60), (0.7, 80)]):
+            copy = im.resize((int(im.width * scale), int(im.height * scale)), Image.Resampling.BILINEAR)
+            copy.save(folder / f"copy-{k}.jpg", quality=quality)
+    for path in others:
+        shutil.copy(path, folder / path.name)
+    _, pairs = index(folder, tmp_path / "cat", model_path)
+    copies = {pair for pair in pair_names(pairs) if all(n.startswith("copy-") for n in pair)}
+    assert len(copies) == 15  # 6 copies: every one of their 15 pairs, not only each copy's 3 nearest
