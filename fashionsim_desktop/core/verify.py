@@ -28,6 +28,9 @@ _ORB = cv2.ORB_create(nfeatures=500, fastThreshold=8, edgeThreshold=15, patchSiz
 RATIO = 0.85
 RANSAC_PIXELS = 4.0
 MIRROR_TRY_BELOW = 60  # inliers: only try the mirrored photo when the direct match is not already convincing
+SMALL_SIDE = 250  # pictures with a shorter long side are searched for keypoints upsampled to DETECT_SIDE
+DETECT_SIDE = 256
+SHRINK_FROM = 1.15  # compare at the smaller picture's resolution when the two differ by more than this factor
 BACKGROUND_DELTA = 25  # a pixel further than this from the border colour counts as garment
 AGREE_DELTA = 25  # grey levels within this after the tone fit count as agreeing
 
@@ -54,10 +57,10 @@ class Prepared:
     when first used.
     """
 
-    def __init__(self, rgb: np.ndarray, grey: Optional[np.ndarray] = None):
+    def __init__(self, rgb: np.ndarray, grey: Optional[np.ndarray] = None, keypoints: bool = True):
         self.rgb = np.ascontiguousarray(rgb)
         self.grey = cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY) if grey is None else grey
-        self.points, self.descriptors = _keypoints(self.grey)
+        self.points, self.descriptors = _keypoints(self.grey) if keypoints else (None, None)
         self._mirror: Optional[Prepared] = None
 
     @cached_property
@@ -87,8 +90,17 @@ class Prepared:
 
 
 def _keypoints(grey: np.ndarray):
+    """ORB keypoints (positions in `grey`'s pixels) and descriptors.
+
+    A small picture (a thumbnail) is searched at DETECT_SIDE, upsampled: at 100-130 px, ORB's 15 px patches and
+    pyramid find too few details to align it with its original.
+    """
+    h, w = grey.shape[:2]
+    factor = DETECT_SIDE / max(h, w) if max(h, w) < SMALL_SIDE else 1.0
+    if factor != 1.0:
+        grey = cv2.resize(grey, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_LINEAR)
     keypoints, descriptors = _ORB.detectAndCompute(grey, None)
-    points = np.float32([k.pt for k in keypoints]) if keypoints else np.zeros((0, 2), np.float32)
+    points = np.float32([k.pt for k in keypoints]) / np.float32(factor) if keypoints else np.zeros((0, 2), np.float32)
     return points, descriptors
 
 
@@ -197,6 +209,35 @@ def _compare(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> N
     ev.lightness = abs(_median_u8(lab_a[:, 0]) - _median_u8(lab_b[:, 0]))
 
 
+def _compare_at_smaller(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> None:
+    """Compare the pixels at the resolution of the smaller picture, the larger one shrunk to it (anti-aliased).
+
+    Warping a thumbnail up to its original's size blurs it, and warping a large picture down without
+    anti-aliasing adds noise; either way an exact copy lost correlation for detail one photo never had.
+    """
+    if ev.scale > SHRINK_FROM:  # b is the smaller: shrink a to it and compare in b's frame
+        small, to_a = _shrunk(a, 1.0 / ev.scale)
+        _compare(b, small, (_homogeneous(cv2.invertAffineTransform(transform)) @ to_a)[:2], ev)
+    elif ev.scale < 1.0 / SHRINK_FROM:  # a is the smaller: shrink b
+        small, to_b = _shrunk(b, ev.scale)
+        _compare(a, small, (_homogeneous(transform) @ to_b)[:2], ev)
+    else:
+        _compare(a, b, transform, ev)
+
+
+def _shrunk(p: Prepared, factor: float) -> tuple[Prepared, np.ndarray]:
+    """p's pixels scaled by `factor` (< 1) and the 3x3 map from the shrunk pixels back to p's."""
+    h, w = p.rgb.shape[:2]
+    size = (max(8, round(w * factor)), max(8, round(h * factor)))
+    small = Prepared(cv2.resize(p.rgb, size, interpolation=cv2.INTER_AREA), keypoints=False)
+    small.__dict__["background"] = p.background  # the border colour does not change with size
+    return small, np.diag([w / size[0], h / size[1], 1.0])
+
+
+def _homogeneous(affine: np.ndarray) -> np.ndarray:
+    return np.vstack([affine, [0.0, 0.0, 1.0]])
+
+
 def _centred(values: np.ndarray) -> np.ndarray:
     values = values.astype(np.float32)
     return values - values.mean()
@@ -226,5 +267,5 @@ def verify(a: Prepared, b: Prepared, try_mirror: bool = True, compare_from: int 
     ev.scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
     if inliers >= compare_from:
         ev.compared = True
-        _compare(a, used, transform, ev)
+        _compare_at_smaller(a, used, transform, ev)
     return ev
