@@ -27,7 +27,8 @@ faiss.omp_set_num_threads(1)
 _ORB = cv2.ORB_create(nfeatures=500, fastThreshold=8, edgeThreshold=15, patchSize=15)
 RATIO = 0.85
 RANSAC_PIXELS = 4.0
-MIRROR_TRY_BELOW = 60  # inliers: only try the mirrored photo when the direct match is not already convincing
+MIRROR_TRY_BELOW = 60  # inliers: only try the mirrored photo when the direct match is not already convincing...
+MIRROR_RECHECK_BELOW = 0.9  # ...or when, once aligned, its pixels disagree (ncc or agreement below this)
 SMALL_SIDE = 250  # pictures with a shorter long side are searched for keypoints upsampled to DETECT_SIDE
 DETECT_SIDE = 256
 SHRINK_FROM = 1.15  # compare at the smaller picture's resolution when the two differ by more than this factor
@@ -254,18 +255,29 @@ def verify(a: Prepared, b: Prepared, try_mirror: bool = True, compare_from: int 
     `try_mirror=False` skips the mirrored attempt (the caller knows the pair cannot be a mirror copy).
     Pixels are compared only when at least `compare_from` details match; otherwise `compared` stays False.
     """
-    ev = Evidence()
     inliers, transform = _match(a, b)
-    used = b
+    mirrored = False
     if try_mirror and inliers < MIRROR_TRY_BELOW:
         m_inliers, m_transform = _match(a, b.mirrored())
         if m_inliers > inliers:
-            inliers, transform, used, ev.mirrored = m_inliers, m_transform, b.mirrored(), True
-    ev.inliers = inliers
+            inliers, transform, mirrored = m_inliers, m_transform, True
+    ev = _evidence(a, b.mirrored() if mirrored else b, inliers, transform, mirrored, compare_from)
+    if try_mirror and not mirrored and ev.compared and min(ev.ncc, ev.agree) < MIRROR_RECHECK_BELOW:
+        # A symmetric garment also matches its own mirror image, often with many details; when the direct
+        # alignment leaves the pixels disagreeing, the mirrored one may be the true one.
+        alt = _evidence(a, b.mirrored(), *_match(a, b.mirrored()), True, compare_from)
+        if alt.compared and alt.ncc + alt.agree > ev.ncc + ev.agree:
+            ev = alt
+    return ev
+
+
+def _evidence(a: Prepared, b: Prepared, inliers: int, transform: Optional[np.ndarray], mirrored: bool,
+              compare_from: int) -> Evidence:
+    ev = Evidence(inliers=inliers, mirrored=mirrored)
     if transform is None:
         return ev
     ev.scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
     if inliers >= compare_from:
         ev.compared = True
-        _compare_at_smaller(a, used, transform, ev)
+        _compare_at_smaller(a, b, transform, ev)
     return ev
