@@ -3,8 +3,9 @@
 Global signals (embedding cosine, hashes) cannot tell a crop of a photo from the same garment in another
 colour. So each candidate pair is checked the way a person would: find the same local details in both
 photos (ORB keypoints), fit one similarity transform through them (RANSAC; the mirrored photo is tried
-too), lay one photo over the other, and compare what is under the garment: structure (grey levels after a
-brightness/contrast fit) and colour (Lab chroma, which a tone change barely moves but a colourway does).
+too), lay one photo over the other at the smaller photo's resolution, and compare what is under the garment:
+structure (grey levels after a brightness/contrast fit) and colour (Lab chroma, which a tone change barely moves
+but a colourway does).
 
 Cost matters: every picture is in a few candidate pairs. Descriptor matching uses faiss's binary index (about
 5x faster than OpenCV's brute-force matcher on 300 x 300 ORB descriptors), the pixel comparison is skipped
@@ -256,16 +257,16 @@ def verify(a: Prepared, b: Prepared, try_mirror: bool = True, compare_from: int 
     Pixels are compared only when at least `compare_from` details match; otherwise `compared` stays False.
     """
     inliers, transform = _match(a, b)
-    mirrored = False
+    mirrored, mirror_match = False, None
     if try_mirror and inliers < MIRROR_TRY_BELOW:
-        m_inliers, m_transform = _match(a, b.mirrored())
-        if m_inliers > inliers:
-            inliers, transform, mirrored = m_inliers, m_transform, True
+        mirror_match = _match(a, b.mirrored())
+        if mirror_match[0] > inliers:
+            (inliers, transform), mirrored = mirror_match, True
     ev = _evidence(a, b.mirrored() if mirrored else b, inliers, transform, mirrored, compare_from)
     if try_mirror and not mirrored and ev.compared and min(ev.ncc, ev.agree) < MIRROR_RECHECK_BELOW:
         # A symmetric garment also matches its own mirror image, often with many details; when the direct
         # alignment leaves the pixels disagreeing, the mirrored one may be the true one.
-        alt = _evidence(a, b.mirrored(), *_match(a, b.mirrored()), True, compare_from)
+        alt = _evidence(a, b.mirrored(), *(mirror_match or _match(a, b.mirrored())), True, compare_from)
         if alt.compared and alt.ncc + alt.agree > ev.ncc + ev.agree:
             ev = alt
     return ev
