@@ -22,6 +22,8 @@ import cv2
 import faiss
 import numpy as np
 
+from .imaging import WORK_SIZE
+
 cv2.setNumThreads(1)  # the pipeline already runs one worker per core
 faiss.omp_set_num_threads(1)
 
@@ -30,8 +32,7 @@ RATIO = 0.85
 RANSAC_PIXELS = 4.0
 MIRROR_TRY_BELOW = 60  # inliers: only try the mirrored photo when the direct match is not already convincing...
 MIRROR_RECHECK_BELOW = 0.9  # ...or when, once aligned, its pixels disagree (ncc or agreement below this)
-SMALL_SIDE = 250  # pictures with a shorter long side are searched for keypoints upsampled to DETECT_SIDE
-DETECT_SIDE = 256
+SMALL_SIDE = 250  # pictures with a shorter long side are searched for keypoints upsampled to WORK_SIZE
 SHRINK_FROM = 1.15  # compare at the smaller picture's resolution when the two differ by more than this factor
 BACKGROUND_DELTA = 25  # a pixel further than this from the border colour counts as garment
 AGREE_DELTA = 25  # grey levels within this after the tone fit count as agreeing
@@ -94,11 +95,11 @@ class Prepared:
 def _keypoints(grey: np.ndarray):
     """ORB keypoints (positions in `grey`'s pixels) and descriptors.
 
-    A small picture (a thumbnail) is searched at DETECT_SIDE, upsampled: at 100-130 px, ORB's 15 px patches and
-    pyramid find too few details to align it with its original.
+    A small picture (a thumbnail) is searched upsampled to the working size other pictures have: at 100-130 px,
+    ORB's 15 px patches and pyramid find too few details to align it with its original.
     """
     h, w = grey.shape[:2]
-    factor = DETECT_SIDE / max(h, w) if max(h, w) < SMALL_SIDE else 1.0
+    factor = WORK_SIZE / max(h, w) if max(h, w) < SMALL_SIDE else 1.0
     if factor != 1.0:
         grey = cv2.resize(grey, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_LINEAR)
     keypoints, descriptors = _ORB.detectAndCompute(grey, None)
