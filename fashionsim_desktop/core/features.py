@@ -1,33 +1,39 @@
 """Per-picture features, computed in worker processes: decode once, hash, embed.
 
 `init_worker` loads one onnxruntime session per process (one thread each: processes, not threads,
-use the cores, because decoding and hashing hold the GIL). `compute_chunk` turns (sha256, path) pairs into
-rows for the `images` table, or an error reason per picture that cannot be decoded.
+use the cores, because decoding and hashing hold the GIL). `compute_chunk` turns (sha256, path, keep) items
+into rows for the `images` table, or an error reason per picture that cannot be decoded; the working copy of
+each picture marked `keep` is left for the verification workers (core/workcopies.py).
 """
 from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
+
 from .embedder import Embedder
 from .hashing import compute_hashes
 from .imaging import DecodeError, decode_file
+from .workcopies import WorkingCopies
 
 _embedder: Optional[Embedder] = None
+_copies: Optional[WorkingCopies] = None
 
 
-def init_worker(model_path: str) -> None:
-    global _embedder
+def init_worker(model_path: str, working_copies: Optional[str] = None) -> None:
+    global _embedder, _copies
     import cv2
 
     cv2.setNumThreads(1)
     _embedder = Embedder(model_path, threads=1)
+    _copies = WorkingCopies(working_copies) if working_copies else None
 
 
-def compute_chunk(items: list[tuple[str, str]]) -> tuple[list[dict], list[tuple[str, str]]]:
+def compute_chunk(items: list[tuple[str, str, bool]]) -> tuple[list[dict], list[tuple[str, str]]]:
     """Returns (image rows, [(sha256, reason)] for pictures that could not be decoded)."""
     assert _embedder is not None, "init_worker was not called"
     rows, errors, pictures = [], [], []
-    for sha, path in items:
+    for sha, path, keep in items:
         try:
             decoded = decode_file(path)
         except DecodeError as exc:
@@ -40,6 +46,8 @@ def compute_chunk(items: list[tuple[str, str]]) -> tuple[list[dict], list[tuple[
         row.update(compute_hashes(decoded.image))
         rows.append(row)
         pictures.append(decoded.image)
+        if keep and _copies is not None:
+            _copies.put(sha, np.asarray(decoded.image))
     if pictures:
         vectors = _embedder.embed(pictures)
         for row, vector in zip(rows, vectors):

@@ -14,11 +14,12 @@ from typing import Optional
 
 from . import ann
 from .embedder import default_model_path, model_id as compute_model_id
-from .features import compute_chunk, init_worker
-from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order, verify_chunk
+from . import features, verify_worker
+from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order
 from .pool import default_workers, run_chunks
 from .progress import Progress
 from .scan import Found, Problem, check_folder, sha256_file, walk
+from .workcopies import WorkingCopies
 from ..store.catalog import Catalog, raw_to_path, storage_error
 
 FEATURE_CHUNK = 16
@@ -45,18 +46,23 @@ class Indexer:
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.model_id = compute_model_id(self.model_path)
         self.workers = workers or default_workers()
+        # Decoded pictures handed from the feature phase to the pair phase of this run only.
+        self.working_copies = WorkingCopies.beside(catalog.directory)
 
     def run(self, progress: Optional[Progress] = None) -> IndexReport:
         progress = progress or Progress()
         report = IndexReport()
-        for name, phase in (("scan", self._scan), ("checksum", self._checksum), ("features", self._features),
-                            ("index", self._build_index), ("pairs", self._verify_pairs)):
-            start = time.perf_counter()
-            try:
-                phase(progress, report)
-            except OSError as exc:  # writing the index beside the catalogue: full or read-only disk
-                raise storage_error(exc, self.catalog.directory) from exc
-            report.seconds[name] = round(time.perf_counter() - start, 3)
+        try:
+            for name, phase in (("scan", self._scan), ("checksum", self._checksum), ("features", self._features),
+                                ("index", self._build_index), ("pairs", self._verify_pairs)):
+                start = time.perf_counter()
+                try:
+                    phase(progress, report)
+                except OSError as exc:  # writing the index beside the catalogue: full or read-only disk
+                    raise storage_error(exc, self.catalog.directory) from exc
+                report.seconds[name] = round(time.perf_counter() - start, 3)
+        finally:
+            self.working_copies.clear()  # scratch for this run only, also after a cancel or an error
         report.errors = len(self.catalog.file_errors())
         self.catalog.set_meta("model_id", self.model_id)
         self.catalog.set_meta("last_indexed", str(time.time()))
@@ -132,18 +138,22 @@ class Indexer:
                                         [r["sha256"], r["status"], r["error"], r["path"]])
 
     def _features(self, progress: Progress, report: IndexReport) -> None:
-        todo = [(sha, raw_to_path(self.folder, raw)) for sha, raw in self.catalog.paths_needing_features(self.model_id)]
+        self.working_copies.clear()  # a copy from an earlier run may come from another decoder version
+        needing = self.catalog.paths_needing_features(self.model_id)
+        keep = self.working_copies.capacity() if needing else 0
+        todo = [(sha, raw_to_path(self.folder, raw), i < keep) for i, (sha, raw) in enumerate(needing)]
         total = len(todo)
         progress.update("features", 0, total)
         chunks = [todo[i:i + FEATURE_CHUNK] for i in range(0, total, FEATURE_CHUNK)]
         done = 0
-        for rows, errors in run_chunks(compute_chunk, chunks, self.workers, lambda: progress.token.cancelled,
-                                       initializer=init_worker, initargs=(str(self.model_path),)):
+        for rows, errors in run_chunks(features.compute_chunk, chunks, self.workers,
+                                       lambda: progress.token.cancelled, initializer=features.init_worker,
+                                       initargs=(str(self.model_path), str(self.working_copies.directory))):
             with self.catalog.transaction():
                 self.catalog.upsert_images(rows)
+                self.catalog.settle_pictures([row["sha256"] for row in rows])
                 for sha, reason in errors:
                     self.catalog.record_decode_error(sha, reason)
-            self.catalog.settle_pending(self.model_id)
             done += len(rows) + len(errors)
             report.pictures_decoded += len(rows)
             progress.update("features", done, total)
@@ -178,7 +188,9 @@ class Indexer:
         progress.update("pairs", 0, total)
         chunks = [items[i:i + VERIFY_CHUNK] for i in range(0, total, VERIFY_CHUNK)]
         done = 0
-        for rows in run_chunks(verify_chunk, chunks, self.workers, lambda: progress.token.cancelled, pinned=True):
+        for rows in run_chunks(verify_worker.verify_chunk, chunks, self.workers, lambda: progress.token.cancelled,
+                               initializer=verify_worker.init_worker,
+                               initargs=(str(self.working_copies.directory),), pinned=True):
             with self.catalog.transaction():
                 self.catalog.save_verified(rows)
             done += VERIFY_CHUNK

@@ -1,20 +1,20 @@
-"""Candidate pairs, their duplicate score, and the workers that verify them.
+"""Candidate pairs and their duplicate score.
 
 Candidates come from each picture's nearest neighbours in the ANN index (no quadratic step), kept when the
-full-vector cosine is at least `CANDIDATE_COSINE`. Each candidate is verified (core/verify.py) and scored
-in [0, 1] by a logistic combination of the verification evidence, fitted on one half of the shared H&M
-packshots with generated variants and checked on the other half and on Myntra photos (models/README.md).
+full-vector cosine is at least `CANDIDATE_COSINE`. Each candidate is verified (core/verify.py, in the workers
+of core/verify_worker.py) and scored in [0, 1] by a logistic combination of the verification evidence, fitted
+on one half of the shared H&M packshots with generated variants and checked on the other half and on Myntra
+photos (models/README.md).
 """
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .imaging import DecodeError, decode_file
-from .verify import Evidence, Prepared, verify
+if TYPE_CHECKING:  # the verifier itself (OpenCV, faiss) runs in the workers: core/verify_worker.py
+    from .verify import Evidence
 
 # v2: pixels compared only from COMPARE_FROM_INLIERS matching details; v3: correlation where both show garment,
 # and the same-photo floor on the score
@@ -121,37 +121,3 @@ def locality_order(candidates: list[tuple[str, str, float]]) -> list[tuple[str, 
                     rank[other] = len(rank)
                     queue.append(other)
     return sorted(candidates, key=lambda t: (min(rank[t[0]], rank[t[1]]), max(rank[t[0]], rank[t[1]])))
-
-
-# -- verification worker (runs in a worker process) ----------------------------------------------
-_cache: "OrderedDict[str, Optional[Prepared]]" = OrderedDict()
-_CACHE_SIZE = 512
-
-
-def _prepared(sha: str, path: str) -> Optional[Prepared]:
-    if sha in _cache:
-        _cache.move_to_end(sha)
-        return _cache[sha]
-    try:
-        item: Optional[Prepared] = Prepared(np.asarray(decode_file(path).image))
-    except (DecodeError, OSError):
-        item = None  # changed or vanished since indexing; the next index run will catch up
-    _cache[sha] = item
-    if len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
-    return item
-
-
-def verify_chunk(items: Iterable[tuple[str, str, str, str, float]]) -> list[dict]:
-    """items: (sha_a, path_a, sha_b, path_b, cosine) -> rows for the `verified` table."""
-    import json
-
-    rows = []
-    for sha_a, path_a, sha_b, path_b, cosine in items:
-        a, b = _prepared(sha_a, path_a), _prepared(sha_b, path_b)
-        if a is None or b is None:
-            continue
-        ev = verify(a, b, try_mirror=cosine >= MIRROR_MIN_COSINE, compare_from=COMPARE_FROM_INLIERS)
-        rows.append({"sha_a": sha_a, "sha_b": sha_b, "verifier": VERIFIER_VERSION, "cosine": round(cosine, 5),
-                     "score": round(score(ev), 5), "evidence": json.dumps(ev.as_dict())})
-    return rows

@@ -103,7 +103,7 @@ def _keypoints(grey: np.ndarray):
     if factor != 1.0:
         grey = cv2.resize(grey, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_LINEAR)
     keypoints, descriptors = _ORB.detectAndCompute(grey, None)
-    points = np.float32([k.pt for k in keypoints]) / np.float32(factor) if keypoints else np.zeros((0, 2), np.float32)
+    points = cv2.KeyPoint_convert(keypoints) / np.float32(factor) if keypoints else np.zeros((0, 2), np.float32)
     return points, descriptors
 
 
@@ -156,7 +156,7 @@ def _median_u8(values: np.ndarray) -> float:
 
 def _lab_of(rgb: np.ndarray, where: np.ndarray) -> np.ndarray:
     """Lab of the pixels under a mask only (N x 3 uint8): a conversion costs per pixel, and most are not needed."""
-    pixels = rgb.reshape(-1, 3)[np.flatnonzero(where)]
+    pixels = np.compress(where.ravel(), rgb.reshape(-1, 3), axis=0)  # twice as fast as indexing by position
     return cv2.cvtColor(pixels[np.newaxis], cv2.COLOR_RGB2LAB)[0]
 
 

@@ -212,6 +212,12 @@ class Catalog:
                "(SELECT sha256 FROM images WHERE model_id=?)")
         self._run(lambda: self.db.execute(sql, [model_id]))
 
+    def settle_pictures(self, shas: list[str]) -> None:
+        """Files of these pictures, which just got their features, are done. Looked up by sha256, so a chunk
+        costs the same in a catalogue of any size (settle_pending reads every picture's row)."""
+        sql = "UPDATE files SET status='ok', error=NULL WHERE sha256=? AND status='pending'"
+        self._run(lambda: self.db.conn.executemany(sql, [(sha,) for sha in shas]))
+
     def mark_stale_models(self, model_id: str) -> int:
         """Files whose picture was embedded by another model go back to pending (re-embedded, never mixed)."""
         sql = ("UPDATE files SET status='pending' WHERE status='ok' AND sha256 IN "
