@@ -7,8 +7,8 @@
 2. A synthetic catalogue of N embeddings (default 100,000; structured like real ones: clusters of near
    twins around random products) in a real SQLite catalogue: ANN build time, candidate-pair generation time,
    candidate recall against exact search, search latency per query, and peak memory.
-3. The catalogue bookkeeping the indexer does per feature chunk (store the rows, mark their files done), at
-   the start and at the end of writing N pictures: it must not grow with the catalogue.
+3. The catalogue bookkeeping the indexer does per feature chunk (`Catalog.save_features`), at the start and
+   at the end of writing N pictures: it must not grow with the catalogue.
 """
 from __future__ import annotations
 
@@ -88,6 +88,20 @@ def synthetic_batches(n: int, dim: int, rng: np.random.Generator, batch: int = 5
         yield start, v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def synthetic_image_rows(start: int, vectors: np.ndarray) -> list[dict]:
+    """`images` rows for pictures start, start + 1, ... with these embeddings."""
+    return [{"sha256": f"{i:064x}", "width": 360, "height": 540, "format": "JPEG", "phash": "0" * 16,
+             "dhash": "0" * 16, "embedding": v.tobytes(), "model_id": "synthetic"}
+            for i, v in enumerate(vectors, start)]
+
+
+def synthetic_file_rows(start: int, count: int, status: str) -> list[dict]:
+    """`files` rows, one per picture start, start + 1, ..."""
+    return [{"path": f"{i:08d}.jpg", "path_raw": f"{i:08d}.jpg".encode(), "sha256": f"{i:064x}", "size": 1,
+             "mtime_ns": 1, "status": status, "error": None, "first_seen": 0.0, "last_seen": 0.0}
+            for i in range(start, start + count)]
+
+
 def bench_synthetic(n: int) -> None:
     from fashionsim_desktop.core import ann
     from fashionsim_desktop.core.pairs import CANDIDATE_COSINE, NEAREST_VERIFIED, NEIGHBOURS, candidate_pairs
@@ -100,15 +114,9 @@ def bench_synthetic(n: int) -> None:
         with Catalog(directory) as catalog:
             t = time.perf_counter()
             for start, batch in synthetic_batches(n, dim, rng):
-                shas = [f"{i:064x}" for i in range(start, start + len(batch))]
                 with catalog.transaction():
-                    catalog.upsert_images([{"sha256": s, "width": 360, "height": 540, "format": "JPEG",
-                                            "phash": "0" * 16, "dhash": "0" * 16,
-                                            "embedding": v.tobytes(), "model_id": "synthetic"}
-                                           for s, v in zip(shas, batch)])
-                    catalog.upsert_files([{"path": f"{s[-8:]}.jpg", "path_raw": f"{s[-8:]}.jpg".encode(),
-                                           "sha256": s, "size": 1, "mtime_ns": 1, "status": "ok", "error": None,
-                                           "first_seen": 0.0, "last_seen": 0.0} for s in shas])
+                    catalog.upsert_images(synthetic_image_rows(start, batch))
+                    catalog.upsert_files(synthetic_file_rows(start, len(batch), "ok"))
             print(f"synthetic catalogue: {n} x {dim} embeddings written in {time.perf_counter() - t:.1f} s")
             t = time.perf_counter()
             shas, vectors = catalog.embeddings("synthetic")  # the indexer's own loading path
@@ -148,34 +156,22 @@ def bench_bookkeeping(n: int, timed_chunks: int = 200) -> None:
     from fashionsim_desktop.core.indexer import FEATURE_CHUNK
     from fashionsim_desktop.store.catalog import Catalog
 
-    def image_rows(start, batch):
-        return [{"sha256": f"{i:064x}", "width": 360, "height": 540, "format": "JPEG", "phash": "0" * 16,
-                 "dhash": "0" * 16, "embedding": v.tobytes(), "model_id": "synthetic"}
-                for i, v in zip(range(start, start + len(batch)), batch)]
-
-    def store(catalog, rows):  # what Indexer._features does with each finished chunk
-        with catalog.transaction():
-            catalog.upsert_images(rows)
-            catalog.settle_pictures([r["sha256"] for r in rows])
-
     def timed(catalog, start, vectors):
         t = time.perf_counter()
         for k in range(0, len(vectors), FEATURE_CHUNK):
-            store(catalog, image_rows(start + k, vectors[k:k + FEATURE_CHUNK]))
+            catalog.save_features(synthetic_image_rows(start + k, vectors[k:k + FEATURE_CHUNK]), [])
         return (time.perf_counter() - t) / (len(vectors) / FEATURE_CHUNK) * 1000
 
     rng = np.random.default_rng(1)
     edge = timed_chunks * FEATURE_CHUNK
     with tempfile.TemporaryDirectory() as tmp, Catalog(Path(tmp)) as catalog:
         with catalog.transaction():
-            catalog.upsert_files([{"path": f"{i:08d}.jpg", "path_raw": f"{i:08d}.jpg".encode(), "sha256": f"{i:064x}",
-                                   "size": 1, "mtime_ns": 1, "status": "pending", "error": None, "first_seen": 0.0,
-                                   "last_seen": 0.0} for i in range(n)])
+            catalog.upsert_files(synthetic_file_rows(0, n, "pending"))
         batches = list(synthetic_batches(n, 1600, rng))
         vectors = np.concatenate([b for _, b in batches])
         first = timed(catalog, 0, vectors[:edge])
         for k in range(edge, n - edge, 5000):
-            store(catalog, image_rows(k, vectors[k:min(k + 5000, n - edge)]))
+            catalog.save_features(synthetic_image_rows(k, vectors[k:min(k + 5000, n - edge)]), [])
         last = timed(catalog, n - edge, vectors[n - edge:])
         t = time.perf_counter()
         catalog.settle_pending("synthetic")

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from . import ann
+from . import ann, features, verify_worker
 from .embedder import default_model_path, model_id as compute_model_id
-from . import features, verify_worker
 from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order
 from .pool import default_workers, run_chunks
 from .progress import Progress
@@ -149,11 +148,7 @@ class Indexer:
         for rows, errors in run_chunks(features.compute_chunk, chunks, self.workers,
                                        lambda: progress.token.cancelled, initializer=features.init_worker,
                                        initargs=(str(self.model_path), str(self.working_copies.directory))):
-            with self.catalog.transaction():
-                self.catalog.upsert_images(rows)
-                self.catalog.settle_pictures([row["sha256"] for row in rows])
-                for sha, reason in errors:
-                    self.catalog.record_decode_error(sha, reason)
+            self.catalog.save_features(rows, errors)
             done += len(rows) + len(errors)
             report.pictures_decoded += len(rows)
             progress.update("features", done, total)

@@ -212,11 +212,18 @@ class Catalog:
                "(SELECT sha256 FROM images WHERE model_id=?)")
         self._run(lambda: self.db.execute(sql, [model_id]))
 
-    def settle_pictures(self, shas: list[str]) -> None:
-        """Files of these pictures, which just got their features, are done. Looked up by sha256, so a chunk
-        costs the same in a catalogue of any size (settle_pending reads every picture's row)."""
-        sql = "UPDATE files SET status='ok', error=NULL WHERE sha256=? AND status='pending'"
-        self._run(lambda: self.db.conn.executemany(sql, [(sha,) for sha in shas]))
+    def save_features(self, rows: list[dict], errors: list[tuple[str, str]]) -> None:
+        """One finished chunk of the feature phase, in one transaction: the pictures' rows, their files marked
+        done, and a reason for each picture that could not be decoded.
+
+        Files are looked up by sha256, so a chunk costs the same in a catalogue of any size (settle_pending
+        reads every picture's row, which made a whole run quadratic when it ran per chunk)."""
+        settle = "UPDATE files SET status='ok', error=NULL WHERE sha256=? AND status='pending'"
+        with self.transaction():
+            self.upsert_images(rows)
+            self._run(lambda: self.db.conn.executemany(settle, [(row["sha256"],) for row in rows]))
+            for sha, reason in errors:
+                self.record_decode_error(sha, reason)
 
     def mark_stale_models(self, model_id: str) -> int:
         """Files whose picture was embedded by another model go back to pending (re-embedded, never mixed)."""
