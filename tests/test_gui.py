@@ -179,6 +179,7 @@ def test_first_start_offers_the_sample_catalogue(qtbot, window):
     assert {"copy-of-tshirt.jpg", "dress-reupload.jpg", "trousers-cropped.jpg"} <= names  # planted copies
     assert window.errors.model.rows == [("incoming/broken-upload.jpg",
                                          "truncated image: the file ends before the picture does")]
+    assert window.errors.summary.text().startswith("1 file was unreadable and skipped")
 
 
 def test_reopening_a_folder_mid_indexing_is_safe(qtbot, window, small_catalog_folder):
@@ -246,6 +247,7 @@ def test_errors_panel_lists_unreadable_files(qtbot, window, small_catalog_folder
     assert rows == {"text.png": "not an image, or an image format FashionSim cannot read",
                     "zero.jpg": "empty file (0 bytes)"}
     assert window.tabs.tabText(3) == "Unreadable files (2)"
+    assert window.errors.summary.text().startswith("2 files were unreadable and skipped")
 
 
 def test_item_models_pass_qt_model_tester(qtmodeltester, small_catalog_folder, tmp_path, model_path):

@@ -44,7 +44,8 @@ class ErrorsTab(QWidget):
     def refresh(self) -> None:
         rows = self.session.errors() if self.session else []
         self.model.set_rows(rows)
-        self.summary.setText(f"{len(rows)} files could not be read. They were skipped; everything else was indexed."
+        files = "1 file was" if len(rows) == 1 else f"{len(rows)} files were"
+        self.summary.setText(f"{files} unreadable and skipped; everything else was indexed."
                              if rows else "Every file was read.")
 
     def selected_path(self):
