@@ -50,13 +50,28 @@ def test_missing_model_says_how_to_make_it(tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is only installed for the export")
-def test_onnx_matches_torch(model_path):
+def test_int8_model_points_where_torchs_float_model_does(model_path, tmp_path):
     import sys
+
+    import onnx
+    import torch
+
+    from fashionsim_desktop.core.embedder import preprocess
 
     sys.path.insert(0, str(REPO / "models"))
     import export_onnx
 
-    assert export_onnx.parity(model_path) < 1e-4
+    # The app's model is quantised (int8 convolutions), not the float export under the same name.
+    ops = {node.op_type for node in onnx.load(str(model_path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    pixels = torch.from_numpy(preprocess([decode_file(str(p)).image for p in some_hm_images(32)]))
+    worst, median = export_onnx.parity(model_path, pixels)
+    assert median > 0.98 and worst > 0.94  # measured on these packshots: 0.987 and 0.968
+    # The float export itself is exact; quantisation is the only approximation.
+    fp32 = tmp_path / "fp32.onnx"
+    export_onnx.export_fp32(fp32)
+    worst, _ = export_onnx.parity(fp32, pixels)
+    assert worst > 0.99999
 
 
 def test_preprocess_pads_on_white_and_keeps_channels_in_order():
