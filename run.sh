@@ -19,8 +19,10 @@ setup() {
     "$PY" -m pip install --quiet -e ".[export,test]"
   fi
   # Export again whenever the recipe changed (an older checkout may hold a model made another way).
-  recipe="$(cat models/export_onnx.py models/int8.py models/int8-ranges.json | sha256sum | cut -c1-16)"
-  if [ ! -f models/fashionsim-embedder.onnx ] || [ "$(cat models/.exported-recipe 2>/dev/null)" != "$recipe" ]; then
+  recipe="$(cat models/export_onnx.py models/int8.py models/int8-ranges.json fashionsim_desktop/core/embedder.py \
+    | sha256sum | cut -c1-16)"
+  if [ ! -f models/fashionsim-embedder.onnx ] || [ ! -f models/fashionsim-embedder-float.onnx ] \
+     || [ "$(cat models/.exported-recipe 2>/dev/null)" != "$recipe" ]; then
     "$PY" models/export_onnx.py --check
     echo "$recipe" > models/.exported-recipe
   fi

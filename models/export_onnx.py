@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -23,7 +23,11 @@ import torch.nn.functional as F
 INPUT_SIZE = 224
 GEM_POWER = 3.0
 HERE = Path(__file__).resolve().parent
-DEFAULT_OUT = HERE / "fashionsim-embedder.onnx"
+sys.path.insert(0, str(HERE.parent))
+from fashionsim_desktop.core import embedder as app_embedder  # noqa: E402  (the app's names and reference input)
+
+DEFAULT_OUT = HERE / app_embedder.MODEL_FILENAME
+FLOAT_TWIN_NAME = "fashionsim-embedder-float.onnx"
 SAMPLE_PICTURES = HERE.parent / "resources" / "sample_catalog"
 # The int8 model must point the same way as the float one on real pictures (the bundled sample catalogue).
 MIN_INT8_COSINE = 0.97
@@ -87,23 +91,37 @@ def export_fp32(out: Path) -> None:
 
 
 def export(out: Path) -> str:
-    """The app's model: the float export quantised to int8 (about 2x faster on a CPU, see the model card)."""
+    """The app's model: the float export quantised to int8 (about 2x faster on a CPU, see the model card).
+
+    The float model is kept beside it: CPUs without 8-bit dot-product instructions cannot run the int8 one
+    exactly, and the app falls back to the float twin there (core/embedder.py). The int8 file records the
+    twin's name and torch's float embedding of the app's reference picture, which is how the app tells.
+    """
     import int8
+    import onnx
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="fashionsim-export-") as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        export_fp32(fp32)
-        tmp_out = out.with_suffix(".onnx.tmp")
-        int8.quantise(fp32, tmp_out, int8.load_ranges())
+    twin = out.with_name(FLOAT_TWIN_NAME)
+    twin_tmp = twin.with_suffix(".onnx.tmp")
+    export_fp32(twin_tmp)
+    tmp_out = out.with_suffix(".onnx.tmp")
+    int8.quantise(twin_tmp, tmp_out, int8.load_ranges())
+    with torch.no_grad():
+        reference = build_model()(torch.from_numpy(app_embedder.reference_pixels()))[0].numpy()
+    model = onnx.load(str(tmp_out))
+    onnx.helper.set_model_props(model, {
+        app_embedder.FLOAT_TWIN_KEY: twin.name,
+        # Rounded so that the file's bytes (its identity) do not depend on the last bits of torch's arithmetic.
+        app_embedder.REFERENCE_KEY: json.dumps([round(float(v), 5) for v in reference]),
+    })
+    onnx.save(model, str(tmp_out))
+    twin_tmp.replace(twin)
     tmp_out.replace(out)
     return hashlib.sha256(out.read_bytes()).hexdigest()
 
 
 def sample_pixels() -> "torch.Tensor":
     """The bundled sample catalogue's readable pictures, preprocessed as the app does."""
-    sys.path.insert(0, str(HERE.parent))
-    from fashionsim_desktop.core.embedder import preprocess
     from fashionsim_desktop.core.imaging import DecodeError, decode_file
 
     images = []
@@ -112,7 +130,7 @@ def sample_pixels() -> "torch.Tensor":
             images.append(decode_file(str(path)).image)
         except (DecodeError, IsADirectoryError):
             continue
-    return torch.from_numpy(preprocess(images))
+    return torch.from_numpy(app_embedder.preprocess(images))
 
 
 def parity(out: Path, pixels: "torch.Tensor | None" = None) -> tuple[float, float]:

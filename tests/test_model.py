@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import importlib.util
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,6 +47,82 @@ def test_model_identity_is_a_file_hash(model_path, tmp_path):
     assert model_id(copy) == model_id(model_path)
     copy.write_bytes(model_path.read_bytes() + b"\0")
     assert model_id(copy) != model_id(model_path)
+
+
+def test_the_model_in_use_reproduces_the_float_reference_on_this_cpu(model_path):
+    # Whichever model runnable_model picks here (int8 on a CPU with VNNI, else the float twin), its embedding
+    # of the reference picture is the float model's.
+    import json
+
+    from fashionsim_desktop.core.embedder import REFERENCE_KEY, reference_pixels
+
+    embedder = Embedder(model_path)
+    recorded = np.asarray(json.loads(_metadata(model_path)[REFERENCE_KEY]), dtype=np.float32)
+    got = embedder.session.run(None, {"pixels": reference_pixels()})[0][0]
+    assert float(recorded @ got) / float(np.linalg.norm(recorded) * np.linalg.norm(got)) > 0.98
+    assert embedder.model_id == model_id(embedder.path)
+
+
+def _metadata(path) -> dict:
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+def _with_reference(model_path, folder, reference) -> "Path":
+    """A copy of the shipped int8 model and its float twin in `folder`, with another recorded reference."""
+    import json
+    import shutil
+
+    import onnx
+
+    from fashionsim_desktop.core.embedder import FLOAT_TWIN_KEY, REFERENCE_KEY
+
+    model = onnx.load(str(model_path))
+    twin = _metadata(model_path)[FLOAT_TWIN_KEY]
+    shutil.copyfile(model_path.with_name(twin), folder / twin)
+    onnx.helper.set_model_props(model, {FLOAT_TWIN_KEY: twin, REFERENCE_KEY: json.dumps(reference)})
+    onnx.save(model, str(folder / "int8.onnx"))
+    return folder / "int8.onnx"
+
+
+def test_an_int8_model_that_is_not_exact_here_gives_way_to_its_float_twin(model_path, tmp_path):
+    import json
+
+    from fashionsim_desktop.core.embedder import REFERENCE_KEY, runnable_model
+
+    recorded = json.loads(_metadata(model_path)[REFERENCE_KEY])
+    faithful = _with_reference(model_path, tmp_path, recorded)
+    if runnable_model(model_path) == model_path:  # this CPU runs int8 exactly: the copy is used as it is
+        assert runnable_model(faithful) == faithful
+    # A reference the int8 arithmetic cannot reproduce (as on a CPU that saturates): the float twin is used,
+    # and the catalogue records the twin's identity.
+    (tmp_path / "other").mkdir()
+    wrong = _with_reference(model_path, tmp_path / "other", [-v for v in recorded])
+    chosen = runnable_model(wrong)
+    assert chosen.name == "fashionsim-embedder-float.onnx" and chosen.parent == wrong.parent
+    embedder = Embedder(wrong)
+    assert embedder.path == chosen and embedder.model_id == model_id(chosen) != model_id(wrong)
+    # Without the twin there is nothing exact to run: a message that says how to repair it.
+    chosen.unlink()
+    wrong.touch()  # a new mtime: the verdict is cached per file version
+    with pytest.raises(ModelError, match="export_onnx.py"):
+        runnable_model(wrong)
+
+
+@pytest.mark.skipif(shutil.which("qemu-x86_64") is None or platform.machine() != "x86_64",
+                    reason="needs qemu-user (apt-get install qemu-user) to emulate an older x86 CPU")
+def test_on_an_emulated_cpu_without_vnni_the_float_twin_is_used(model_path):
+    # qemu's Haswell has AVX2 but no 8-bit dot-product instructions: onnxruntime's int8 sums saturate there
+    # (the embedding of a packshot drifts to cosine 0.77-0.94), so the app must pick the float twin.
+    script = ("import sys; from pathlib import Path; from fashionsim_desktop.core import embedder as e; "
+              "s = e._session(Path(sys.argv[1]), 1); print(e._faithful(s)[0], e.runnable_model(Path(sys.argv[1])))")
+    out = subprocess.run(["qemu-x86_64", "-cpu", "Haswell", sys.executable, "-c", script, str(model_path)],
+                         capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    faithful, chosen = out.stdout.split()
+    assert faithful == "False"
+    assert Path(chosen) == model_path.with_name("fashionsim-embedder-float.onnx")
 
 
 def test_missing_model_says_how_to_make_it(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import ann, features, verify_worker
-from .embedder import default_model_path, model_id as compute_model_id
+from .embedder import model_id as compute_model_id, runnable_model
 from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order
 from .pool import default_workers, run_chunks
 from .progress import Progress
@@ -42,7 +42,8 @@ class Indexer:
                  workers: Optional[int] = None):
         self.folder = check_folder(folder)
         self.catalog = catalog
-        self.model_path = Path(model_path) if model_path else default_model_path()
+        # Resolved here, once, so the catalogue records the model the workers will really run.
+        self.model_path = runnable_model(model_path)
         self.model_id = compute_model_id(self.model_path)
         self.workers = workers or default_workers()
         # Decoded pictures handed from the feature phase to the pair phase of this run only.
