@@ -119,8 +119,25 @@ def tool_fashionsim(folder: Path, work: Path) -> dict:
                          capture_output=True, text=True).stdout
     from fashionsim_desktop.core.pairs import DEFAULT_MIN_SCORE
 
-    return {"scores": [(p["path_a"], p["path_b"], p["score"]) for p in json.loads(out)],
-            "threshold": DEFAULT_MIN_SCORE, "catalog": str(cat)}
+    return {"scores": file_pairs(json.loads(out)), "threshold": DEFAULT_MIN_SCORE, "catalog": str(cat)}
+
+
+def file_pairs(pairs: list[dict]) -> list[tuple[str, str, float]]:
+    """FashionSim's pairs as file pairs.
+
+    FashionSim lists a pair of contents once (decisions are keyed by sha256), naming one file of each side, and
+    lists byte copies as "exact" pairs. The files of one content are all the same photo, so a near pair holds for
+    every copy of either side: (variant, photo) with photo stored under two ids is two file pairs.
+    """
+    files_of: dict[str, set[str]] = defaultdict(set)
+    for p in pairs:
+        files_of[p["sha256_a"]].add(p["path_a"])
+        files_of[p["sha256_b"]].add(p["path_b"])
+    scores = []
+    for p in pairs:
+        scores += [(a, b, p["score"]) for a in sorted(files_of[p["sha256_a"]]) for b in sorted(files_of[p["sha256_b"]])
+                   if a != b]
+    return scores
 
 
 def _all_files(folder: Path) -> list[str]:

@@ -48,18 +48,38 @@ def myntra_products(shared: Path = SHARED) -> dict[str, list[Path]]:
     return groups
 
 
+def reused_photo_groups(groups: dict[str, list[Path]]) -> list[list[tuple[str, Path]]]:
+    """The source's own reused photos: the same bytes under several ids (real duplicates, e.g. 18 pairs in Myntra).
+
+    Each group is (code, path) pairs sorted by code; it belongs, whole, to the split of its first code.
+    """
+    by_bytes: dict[str, list[tuple[str, Path]]] = defaultdict(list)
+    for code, paths in groups.items():
+        for path in paths:
+            by_bytes[hashlib.sha256(path.read_bytes()).hexdigest()].append((code, path))
+    return sorted(sorted(g) for g in by_bytes.values() if len({code for code, _ in g}) > 1)
+
+
 def build(out: Path, source: str = "hm", originals: int = 400, split: str = "tune", seed: int = 7) -> dict:
     rng = random.Random(seed)
     groups = hm_products() if source == "hm" else myntra_products()
     codes = sorted(code for code in groups if _split_of(code) == split)
     rng.shuffle(codes)
+    reused = reused_photo_groups(groups)
+    reused_here = [g for g in reused if _split_of(g[0][0]) == split]
+    elsewhere = {code for g in reused if _split_of(g[0][0]) != split for code, _ in g}
     out.mkdir(parents=True, exist_ok=True)
     chosen: list[tuple[str, Path]] = []
     for code in codes:
+        if code in elsewhere:  # its photo is reused by a product of the other half: it belongs there
+            continue
         for path in groups[code]:
             chosen.append((code, path))
         if len(chosen) >= originals:
             break
+    # Every reused photo of this half is in the set, with all its ids (the benchmark labels them duplicates).
+    have = {path for _, path in chosen}
+    chosen += [(code, path) for g in reused_here for code, path in g if path not in have]
     rel_of: dict[Path, str] = {}
     by_code: dict[str, list[str]] = defaultdict(list)
     for code, path in chosen:
