@@ -133,11 +133,14 @@ def file_pairs(pairs: list[dict]) -> list[tuple[str, str, float]]:
     for p in pairs:
         files_of[p["sha256_a"]].add(p["path_a"])
         files_of[p["sha256_b"]].add(p["path_b"])
-    scores = []
+    best: dict[tuple[str, str], float] = {}
     for p in pairs:
-        scores += [(a, b, p["score"]) for a in sorted(files_of[p["sha256_a"]]) for b in sorted(files_of[p["sha256_b"]])
-                   if a != b]
-    return scores
+        for a in files_of[p["sha256_a"]]:
+            for b in files_of[p["sha256_b"]]:
+                if a != b:
+                    key = (min(a, b), max(a, b))
+                    best[key] = max(best.get(key, 0.0), p["score"])
+    return [(a, b, score) for (a, b), score in sorted(best.items())]
 
 
 def _all_files(folder: Path) -> list[str]:
