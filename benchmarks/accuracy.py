@@ -391,7 +391,7 @@ def plot(out: Path, metrics: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=110)
     for name, m in metrics.items():
         if len(m["curve"]["recall"]) > 1:
             line, = ax.plot(m["curve"]["recall"], m["curve"]["precision"], label=f"{name} (AP {m['average_precision']:.2f})")
@@ -406,9 +406,10 @@ def plot(out: Path, metrics: dict) -> None:
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.set_title("Duplicate pairs on held-out packshots: dots mark each tool's default")
-    ax.legend(loc="lower left", fontsize=8)
+    # Below the axes: inside, it hid the hash tools' curves and defaults.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7.5, frameon=False)
     fig.tight_layout()
-    fig.savefig(out / "pr_curves.png")
+    fig.savefig(out / "pr_curves.png", bbox_inches="tight")
 
 
 def main(argv=None) -> int:
