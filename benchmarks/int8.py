@@ -5,7 +5,9 @@
 Pictures are the benchmark's held-out *check* half of the H&M products plus Myntra photos of the same split
 (the int8 ranges were measured on the tune half). Prints inference images/second for both models on 1 and 2
 threads, the cosine between each picture's float and int8 embedding, and how much the cosine between two
-pictures moves (all pairs, and the pairs close enough to be candidates: float cosine >= 0.84).
+pictures moves (all pairs, and the pairs close enough to be candidates: float cosine >= 0.84). Then the same
+float-to-int8 cosine on pictures unlike those the ranges were measured on: format_zoo's object photos, and
+packshots put on a saturated colour background, inverted, or contrast-stretched.
 """
 from __future__ import annotations
 
@@ -29,6 +31,25 @@ def check_half_pictures(n: int, seed: int = 11) -> list[Path]:
     for products in (hm_products(), myntra_products()):
         paths += sorted(p for code, ps in products.items() if _split_of(code) == "check" for p in ps)
     return random.Random(seed).sample(paths, min(n, len(paths)))
+
+
+def unlike_calibration(packshots: list, seed: int = 0) -> list:
+    """Pictures outside the calibration set's range of looks (object photos; packshots far from studio white)."""
+    from PIL import Image, ImageOps
+
+    from fashionsim_desktop.core.imaging import decode_file
+
+    rng = random.Random(seed)
+
+    def on_colour(im):
+        pixels = np.asarray(im).copy()
+        pixels[pixels.min(axis=2) > 230] = [rng.randrange(256) for _ in range(3)]
+        return Image.fromarray(pixels)
+
+    zoo = sorted((REPO.parent / "shared" / "data" / "format_zoo" / "base_images").glob("*.jpg"))
+    return ([decode_file(str(p)).image for p in zoo] + [on_colour(im) for im in packshots[:48]]
+            + [ImageOps.invert(im) for im in packshots[48:72]]
+            + [ImageOps.autocontrast(im, cutoff=5) for im in packshots[72:96]])
 
 
 def embed_all(model: Path, batches: list[np.ndarray], threads: int) -> tuple[np.ndarray, float]:
@@ -57,8 +78,10 @@ def main(argv=None) -> int:
     from fashionsim_desktop.core.pairs import CANDIDATE_COSINE
 
     pictures = check_half_pictures(args.pictures)
-    batches = [preprocess([decode_file(str(p)).image for p in pictures[i:i + BATCH]])
-               for i in range(0, len(pictures), BATCH)]
+    images = [decode_file(str(p)).image for p in pictures]
+    batches = [preprocess(images[i:i + BATCH]) for i in range(0, len(images), BATCH)]
+    unusual = unlike_calibration(images)
+    unusual_batches = [preprocess(unusual[i:i + BATCH]) for i in range(0, len(unusual), BATCH)]
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         export_onnx.export_fp32(fp32)
@@ -68,9 +91,13 @@ def main(argv=None) -> int:
                 vectors, rate = embed_all(model, batches, threads)
                 print(f"{name:8s} {threads} thread(s), batch {BATCH}: {rate:6.1f} images/s")
             results[name] = vectors
+            results[name + " unusual"] = embed_all(model, unusual_batches, 2)[0]
     cosines = (results["float32"] * results["int8"]).sum(axis=1)
     print(f"{len(pictures)} held-out pictures: cosine(float, int8) min {cosines.min():.4f}, 1st percentile "
           f"{np.percentile(cosines, 1):.4f}, median {np.median(cosines):.4f}")
+    unusual_cosines = (results["float32 unusual"] * results["int8 unusual"]).sum(axis=1)
+    print(f"{len(unusual)} pictures unlike the calibration set: cosine(float, int8) min {unusual_cosines.min():.4f}, "
+          f"5th percentile {np.percentile(unusual_cosines, 5):.4f}, median {np.median(unusual_cosines):.4f}")
     upper = np.triu_indices(len(pictures), k=1)
     before = (results["float32"] @ results["float32"].T)[upper]
     after = (results["int8"] @ results["int8"].T)[upper]
