@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the verifier itself (OpenCV, faiss) runs in the workers: co
 
 # v2: pixels compared only from COMPARE_FROM_INLIERS matching details; v3: correlation where both show garment,
 # and the same-photo floor on the score
-VERIFIER_VERSION = "orb-v3"
+VERIFIER_VERSION = "orb-v4"
 # The index is asked for each picture's 6 nearest others (fewer makes its approximate search miss more of the
 # true 3 nearest). The 3 nearest by full-vector cosine are verified, and beyond them only near-identical
 # pictures (several copies of one photo must all pair up). On both halves of the benchmark this finds the same

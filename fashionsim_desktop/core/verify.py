@@ -3,7 +3,7 @@
 Global signals (embedding cosine, hashes) cannot tell a crop of a photo from the same garment in another
 colour. So each candidate pair is checked the way a person would: find the same local details in both
 photos (ORB keypoints), fit one similarity transform through them (RANSAC; the mirrored photo is tried
-too), lay one photo over the other at the smaller photo's resolution, and compare what is under the garment:
+too, and a stretched affine fit when the pixels still disagree), lay one photo over the other at the smaller photo's resolution, and compare what is under the garment:
 structure (grey levels after a brightness/contrast fit) and colour (Lab chroma, which a tone change barely moves
 but a colourway does).
 
@@ -32,6 +32,9 @@ RATIO = 0.85
 RANSAC_PIXELS = 4.0
 MIRROR_TRY_BELOW = 60  # inliers: only try the mirrored photo when the direct match is not already convincing...
 MIRROR_RECHECK_BELOW = 0.9  # ...or when, once aligned, its pixels disagree (ncc or agreement below this)
+STRETCH_RECHECK_BELOW = 0.9  # pixels disagreeing this much after alignment: try a stretched (affine) fit too
+MAX_STRETCH = 1.5  # the most one axis may be scaled against the other in a stretched fit
+STRETCH_GAIN = 1.25  # a stretched fit is kept only if it matches this many times the details
 SMALL_SIDE = 250  # pictures with a shorter long side are searched for keypoints upsampled to WORK_SIZE
 SHRINK_FROM = 1.15  # compare at the smaller picture's resolution when the two differ by more than this factor
 BACKGROUND_DELTA = 25  # a pixel further than this from the border colour counts as garment
@@ -107,19 +110,40 @@ def _keypoints(grey: np.ndarray):
     return points, descriptors
 
 
-def _match(a: Prepared, b: Prepared):
-    """(inlier count, 2x3 transform mapping b onto a) or (0, None)."""
+def _matches(a: Prepared, b: Prepared):
+    """(points in b, the same details' points in a) that pass Lowe's ratio test, or None."""
     if a.descriptors is None or b.descriptors is None or len(a.descriptors) < 4 or len(b.descriptors) < 4:
-        return 0, None
+        return None
     distances, nearest = b.descriptor_index.search(a.descriptors, 2)
-    good = distances[:, 0] < RATIO * distances[:, 1]  # Lowe's ratio test: the best match must stand out
+    good = distances[:, 0] < RATIO * distances[:, 1]  # the best match must stand out
     if good.sum() < 4:
+        return None
+    return b.points[nearest[good, 0]], a.points[good]
+
+
+def _fit_similarity(found):
+    """(inlier count, 2x3 similarity transform mapping b onto a) from `_matches`, or (0, None)."""
+    if found is None:
         return 0, None
-    src = b.points[nearest[good, 0]]
-    dst = a.points[good]
     transform, inliers = cv2.estimateAffinePartial2D(
-        src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS, maxIters=500, confidence=0.99)
+        *found, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS, maxIters=500, confidence=0.99)
     if transform is None or inliers is None:
+        return 0, None
+    return int(inliers.sum()), transform
+
+
+def _fit_stretched(found):
+    """(inlier count, 2x3 affine transform) for a photo stretched in one direction (an aspect-ratio change), or
+    (0, None). Only a plausible stretch is accepted: no mirror, and one axis at most MAX_STRETCH times the other."""
+    if found is None or len(found[0]) < 6:
+        return 0, None
+    transform, inliers = cv2.estimateAffine2D(
+        *found, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS, maxIters=500, confidence=0.99)
+    if transform is None or inliers is None:
+        return 0, None
+    linear = transform[:, :2]
+    singular = np.linalg.svd(linear, compute_uv=False)
+    if np.linalg.det(linear) <= 0 or singular[0] > MAX_STRETCH * singular[1]:
         return 0, None
     return int(inliers.sum()), transform
 
@@ -252,24 +276,44 @@ def _ones(shape: tuple) -> np.ndarray:
 
 
 def verify(a: Prepared, b: Prepared, try_mirror: bool = True, compare_from: int = 0) -> Evidence:
-    """Evidence that b shows the same photo as a (possibly cropped, padded, mirrored, rotated, re-toned).
+    """Evidence that b shows the same photo as a (possibly cropped, padded, mirrored, rotated, stretched,
+    re-toned).
 
     `try_mirror=False` skips the mirrored attempt (the caller knows the pair cannot be a mirror copy).
     Pixels are compared only when at least `compare_from` details match; otherwise `compared` stays False.
     """
-    inliers, transform = _match(a, b)
+    matched: dict = {}  # side -> its matches with a, made once however many fits use them
+
+    def matches(side: Prepared):
+        if side not in matched:
+            matched[side] = _matches(a, side)
+        return matched[side]
+
+    inliers, transform = _fit_similarity(matches(b))
     mirrored, mirror_match = False, None
     if try_mirror and inliers < MIRROR_TRY_BELOW:
-        mirror_match = _match(a, b.mirrored())
+        mirror_match = _fit_similarity(matches(b.mirrored()))
         if mirror_match[0] > inliers:
             (inliers, transform), mirrored = mirror_match, True
     ev = _evidence(a, b.mirrored() if mirrored else b, inliers, transform, mirrored, compare_from)
     if try_mirror and not mirrored and ev.compared and min(ev.ncc, ev.agree) < MIRROR_RECHECK_BELOW:
         # A symmetric garment also matches its own mirror image, often with many details; when the direct
         # alignment leaves the pixels disagreeing, the mirrored one may be the true one.
-        alt = _evidence(a, b.mirrored(), *(mirror_match or _match(a, b.mirrored())), True, compare_from)
+        alt = _evidence(a, b.mirrored(), *(mirror_match or _fit_similarity(matches(b.mirrored()))), True,
+                        compare_from)
         if alt.compared and alt.ncc + alt.agree > ev.ncc + ev.agree:
             ev = alt
+    if ev.compared and min(ev.ncc, ev.agree) < STRETCH_RECHECK_BELOW:
+        # A photo squeezed to another aspect ratio matches only a part of the garment under a similarity
+        # transform; an affine one lays the whole of it over the original. It must also match clearly more
+        # details: a look-alike (another colourway) already fits as well as it can, and the extra freedom
+        # would only smooth its differences away.
+        side = b.mirrored() if ev.mirrored else b
+        inliers, transform = _fit_stretched(matches(side))
+        if inliers >= STRETCH_GAIN * ev.inliers:
+            alt = _evidence(a, side, inliers, transform, ev.mirrored, compare_from)
+            if alt.compared and alt.ncc + alt.agree > ev.ncc + ev.agree:
+                ev = alt
     return ev
 
 
