@@ -117,6 +117,24 @@ def test_the_same_photo_is_a_duplicate_however_few_details_match_but_a_recolour_
     assert score(recolour) < DEFAULT_MIN_SCORE
 
 
+def test_a_brightened_or_darkened_copy_is_a_duplicate_but_a_hue_recolour_is_not(tmp_path):
+    from PIL import ImageEnhance
+
+    from fashionsim_desktop.core.pairs import COLOUR_CAP, LIGHTNESS_LIMIT
+
+    # Brightness x0.7 and x1.3 move this packshot's lightness by 48 and 42, past the lightness rule (which
+    # capped both at COLOUR_CAP before), while its structure stays identical.
+    for factor in (0.7, 1.3):
+        _, original, toned = _variant(tmp_path, f"tone-{factor}.jpg",
+                                      lambda im: ImageEnhance.Brightness(im).enhance(factor))
+        ev = verify(original, toned)
+        assert ev.lightness > LIGHTNESS_LIMIT and score(ev) >= DEFAULT_MIN_SCORE, (factor, ev)
+    # Red and blue swapped: the same photo recoloured (another colourway); chroma moves by 14 and the
+    # chroma rule still caps it.
+    _, original, swapped = _variant(tmp_path, "swapped.jpg", lambda im: Image.merge("RGB", im.split()[::-1]))
+    assert score(verify(original, swapped)) <= COLOUR_CAP
+
+
 def test_a_mirrored_symmetric_garment_is_aligned_through_the_mirror(tmp_path):
     # This top is nearly symmetric: its mirror copy matches the original directly with 60+ details, but the
     # pixels then disagree; only the mirrored alignment shows it is the same photo.
