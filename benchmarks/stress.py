@@ -136,15 +136,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--originals", type=int, default=520)
     parser.add_argument("--work", type=Path, default=Path("/tmp/fashionsim-stress"))
+    parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     shutil.rmtree(args.work, ignore_errors=True)
-    labels = build(args.work / "set", args.originals)
+    labels = build(args.work / "set", args.originals, args.seed)
     (args.work / "run").mkdir()
     result = accuracy.tool_fashionsim(args.work / "set", args.work / "run")
     result.update(seconds=0.0, peak_mb=0.0)
     m = accuracy.evaluate(result, labels, accuracy.truth_groups(labels))
     print(f"{len(labels['files'])} pictures, {m['true_pairs']} true pairs, {m['sibling_pairs']} colourway pairs; "
-          f"seed {SEED}")
+          f"seed {args.seed}")
     print(f"FashionSim at its default threshold: precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
           f"colourway pairs proposed {m['siblings_proposed']}")
     print("recall per kind: " + ", ".join(f"{k} {v:.2f}" for k, v in m["recall_per_kind"].items()
