@@ -3,9 +3,9 @@
 Global signals (embedding cosine, hashes) cannot tell a crop of a photo from the same garment in another
 colour. So each candidate pair is checked the way a person would: find the same local details in both
 photos (ORB keypoints), fit one similarity transform through them (RANSAC; the mirrored photo is tried
-too, and a stretched affine fit when the pixels still disagree), lay one photo over the other at the smaller photo's resolution, and compare what is under the garment:
-structure (grey levels after a brightness/contrast fit) and colour (Lab chroma, which a tone change barely moves
-but a colourway does).
+too, and a stretched affine fit when the pixels still disagree), lay one photo over the other at the smaller
+photo's resolution, and compare what is under the garment: structure (grey levels after a brightness/contrast
+fit) and colour (Lab chroma, which a tone change barely moves but a colourway does).
 
 Cost matters: every picture is in a few candidate pairs. Descriptor matching uses faiss's binary index (about
 5x faster than OpenCV's brute-force matcher on 300 x 300 ORB descriptors), the pixel comparison is skipped
@@ -115,7 +115,7 @@ def _matches(a: Prepared, b: Prepared):
     if a.descriptors is None or b.descriptors is None or len(a.descriptors) < 4 or len(b.descriptors) < 4:
         return None
     distances, nearest = b.descriptor_index.search(a.descriptors, 2)
-    good = distances[:, 0] < RATIO * distances[:, 1]  # the best match must stand out
+    good = distances[:, 0] < RATIO * distances[:, 1]  # Lowe's ratio test: the best match must stand out
     if good.sum() < 4:
         return None
     return b.points[nearest[good, 0]], a.points[good]
