@@ -87,7 +87,8 @@ def _upscale(im, rng):
 
 KINDS = {
     "crop 12-22%": _crop_heavy, "rotate 9-15°": _rotate_big, "JPEG q 12-25": lambda im, rng: im,
-    "tiny 25-40%": _tiny, "strong tone": _tone_strong, "greyscale": lambda im, rng: ImageOps.grayscale(im).convert("RGB"),
+    "tiny 25-40%": _tiny, "strong tone": _tone_strong,
+    "greyscale": lambda im, rng: ImageOps.grayscale(im).convert("RGB"),
     "blur": lambda im, rng: im.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 2.0))), "noise": _noise,
     "watermark": _watermark, "squeezed": _squash, "crop+resize+tone": _combo, "off-centre": _offcentre,
     "upscaled": _upscale,

@@ -102,7 +102,8 @@ def quantise(fp32_model: Path, out: Path, ranges: dict[str, list[float]]) -> Non
         if missing:
             raise SystemExit(f"int8 ranges do not cover {len(missing)} tensors of this graph (e.g. "
                              f"{sorted(missing)[0]}): measure them again with python models/calibrate.py")
-        overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}] for name, (lo, hi) in ranges.items() if name in needed}
+        overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+                     for name, (lo, hi) in ranges.items() if name in needed}
         # The quantiser still runs its own calibration pass; every range it finds is then overridden, so one
         # blank picture is enough to drive it.
         blank = np.full((1, 3, 224, 224), 255.0, dtype=np.float32)
