@@ -103,19 +103,22 @@ def _faithful(session) -> tuple[bool, Optional[str]]:
     return cosine >= FAITHFUL_COSINE, meta.get(FLOAT_TWIN_KEY)
 
 
-@lru_cache(maxsize=8)
-def _runnable(path: str, size: int, mtime_ns: int) -> str:
-    ok, twin = _faithful(_session(Path(path), threads=1))
-    if ok:
-        return path
-    twin_path = Path(path).with_name(twin) if twin else None
+def _float_twin(path: Path, twin: Optional[str]) -> Path:
+    """The float model to use instead of `path`, which this CPU cannot run exactly."""
+    twin_path = path.with_name(twin) if twin else None
     if twin_path is None or not twin_path.is_file():
         raise ModelError(
             f"This computer's processor cannot run the fast embedding model {path} exactly, and its float "
             f"version {twin_path or '(not named)'} is missing. Run the set-up again (python models/export_onnx.py)."
         )
     log.info("int8 model %s is not exact on this CPU; using its float twin %s", path, twin_path)
-    return str(twin_path)
+    return twin_path
+
+
+@lru_cache(maxsize=8)
+def _runnable(path: str, size: int, mtime_ns: int) -> str:
+    ok, twin = _faithful(_session(Path(path), threads=1))
+    return path if ok else str(_float_twin(Path(path), twin))
 
 
 def runnable_model(path: Path | None = None) -> Path:
@@ -141,9 +144,15 @@ class Embedder:
     """One onnxruntime session. Create one per process; `threads` is onnxruntime's intra-op pool size."""
 
     def __init__(self, path: Path | None = None, threads: int = 1):
-        self.path = runnable_model(path)
-        self.model_id = model_id(self.path)
+        # The same check as runnable_model(), made on this session itself: a worker loads one model, not two.
+        self.path = Path(path) if path else default_model_path()
+        model_id(self.path)  # a clear message when the file is missing
         self.session = _session(self.path, threads)
+        ok, twin = _faithful(self.session)
+        if not ok:
+            self.path = _float_twin(self.path, twin)
+            self.session = _session(self.path, threads)
+        self.model_id = model_id(self.path)
         self.dim = int(self.session.get_outputs()[0].shape[1])
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
