@@ -3,9 +3,9 @@
 The shipped model is int8 (about twice as fast on a CPU). Its arithmetic is exact only where the CPU has
 8-bit dot-product instructions (VNNI on x86); older x86 CPUs saturate 16-bit intermediate sums and the
 embeddings drift far from the float model's (cosine 0.77-0.94 on packshots, measured under an emulated
-Haswell). So before a model is used, `runnable_model` runs it once on a fixed reference picture and compares
-the result with the float embedding the export recorded in the model; where they disagree, the float twin
-exported beside it is used instead.
+Haswell). So before a model is used (`Embedder`, `runnable_model`), it is run once on a fixed reference picture
+and the result compared with the float embedding the export recorded in the model; where they disagree, the
+float twin exported beside it is used instead.
 """
 from __future__ import annotations
 
