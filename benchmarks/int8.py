@@ -53,12 +53,9 @@ def unlike_calibration(packshots: list, seed: int = 0) -> list:
 
 
 def embed_all(model: Path, batches: list[np.ndarray], threads: int) -> tuple[np.ndarray, float]:
-    import onnxruntime as ort
+    from fashionsim_desktop.core.embedder import _session  # the app's own session settings
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    session = _session(model, threads)
     session.run(None, {"pixels": batches[0]})  # warm-up
     start = time.perf_counter()
     out = np.concatenate([session.run(None, {"pixels": b})[0] for b in batches])

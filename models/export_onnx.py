@@ -79,9 +79,9 @@ def build_model() -> Embedder:
     return model
 
 
-def export_fp32(out: Path) -> None:
+def export_fp32(out: Path, model: "Embedder | None" = None) -> None:
     """The float model, as torch computes it."""
-    model = build_model()
+    model = model or build_model()
     dummy = torch.rand(2, 3, INPUT_SIZE, INPUT_SIZE) * 255.0
     torch.onnx.export(
         model, (dummy,), str(out), dynamo=False, opset_version=17,
@@ -101,13 +101,14 @@ def export(out: Path) -> str:
     import onnx
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    model = build_model()
     twin = out.with_name(FLOAT_TWIN_NAME)
     twin_tmp = twin.with_suffix(".onnx.tmp")
-    export_fp32(twin_tmp)
+    export_fp32(twin_tmp, model)
     tmp_out = out.with_suffix(".onnx.tmp")
     int8.quantise(twin_tmp, tmp_out, int8.load_ranges())
     with torch.no_grad():
-        reference = build_model()(torch.from_numpy(app_embedder.reference_pixels()))[0].numpy()
+        reference = model(torch.from_numpy(app_embedder.reference_pixels()))[0].numpy()
     model = onnx.load(str(tmp_out))
     onnx.helper.set_model_props(model, {
         app_embedder.FLOAT_TWIN_KEY: twin.name,

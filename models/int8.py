@@ -43,19 +43,16 @@ def _prepared(fp32_model: Path, work: Path) -> Path:
     return out
 
 
-def _backbone_nodes(model: Path) -> list:
+def _backbone(model: Path) -> tuple[list, set[str]]:
+    """The nodes to quantise, and their inputs and outputs that are not weights: the tensors that need a range."""
     import onnx
 
-    return [node for node in onnx.load(str(model)).graph.node
-            if node.op_type in QUANTISED_OPS and node.name.startswith(BACKBONE_PREFIXES)]
-
-
-def _activations(nodes: list, model: Path) -> set[str]:
-    """Inputs and outputs of the quantised nodes that are not weights: the tensors that need a range."""
-    import onnx
-
-    weights = {init.name for init in onnx.load(str(model)).graph.initializer}
-    return {n for node in nodes for n in list(node.input) + list(node.output) if n and n not in weights}
+    graph = onnx.load(str(model)).graph
+    nodes = [node for node in graph.node
+             if node.op_type in QUANTISED_OPS and node.name.startswith(BACKBONE_PREFIXES)]
+    weights = {init.name for init in graph.initializer}
+    activations = {n for node in nodes for n in list(node.input) + list(node.output) if n and n not in weights}
+    return nodes, activations
 
 
 def measure_ranges(fp32_model: Path, batches: Iterable[np.ndarray]) -> dict[str, list[float]]:
@@ -65,7 +62,7 @@ def measure_ranges(fp32_model: Path, batches: Iterable[np.ndarray]) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="fashionsim-int8-") as tmp:
         work = Path(tmp)
         prepared = _prepared(fp32_model, work)
-        wanted = _activations(_backbone_nodes(prepared), prepared)
+        _, wanted = _backbone(prepared)
         calibrator = create_calibrator(prepared, QUANTISED_OPS,
                                        augmented_model_path=str(work / "augmented.onnx"),
                                        calibrate_method=CalibrationMethod.MinMax)
@@ -96,8 +93,7 @@ def quantise(fp32_model: Path, out: Path, ranges: dict[str, list[float]]) -> Non
 
     with tempfile.TemporaryDirectory(prefix="fashionsim-int8-") as tmp:
         prepared = _prepared(fp32_model, Path(tmp))
-        nodes = _backbone_nodes(prepared)
-        needed = _activations(nodes, prepared)
+        nodes, needed = _backbone(prepared)
         missing = needed - set(ranges)
         if missing:
             raise SystemExit(f"int8 ranges do not cover {len(missing)} tensors of this graph (e.g. "
