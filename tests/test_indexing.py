@@ -68,13 +68,13 @@ def test_rescan_decodes_nothing_and_rename_keeps_decisions(small_catalog_folder,
 def test_changed_file_is_reindexed(small_catalog_folder, tmp_path, model_path):
     index(small_catalog_folder, tmp_path / "cat", model_path)
     with Catalog(tmp_path / "cat") as catalog:
-        first_seen = catalog.files_by_path()["copy-of-first.jpg"].first_seen
+        first_seen = catalog.files_by_raw_path()[b"copy-of-first.jpg"].first_seen
     shutil.copyfile(small_catalog_folder / "second-mirrored.png", small_catalog_folder / "copy-of-first.jpg")
     report, pairs = index(small_catalog_folder, tmp_path / "cat", model_path)
     assert report.files_new_or_changed == 1
     assert report.pictures_decoded == 0  # its new content is a picture already known
     with Catalog(tmp_path / "cat") as catalog:
-        row = catalog.files_by_path()["copy-of-first.jpg"]
+        row = catalog.files_by_raw_path()[b"copy-of-first.jpg"]
     assert row.first_seen == first_seen and row.status == "ok"
     assert not [p for p in pairs if p.kind == "exact" and "copy-of-first.jpg" in (p.path_a, p.path_b)
                 and "second" not in p.path_a + p.path_b]

@@ -4,16 +4,22 @@
 use the cores, because decoding and hashing hold the GIL). `compute_chunk` turns (sha256, path, keep) items
 into rows for the `images` table, or an error reason per picture that cannot be decoded; the working copy of
 each picture marked `keep` is left for the verification workers (core/workcopies.py).
+
+The features stored for a sha256 come from exactly the bytes that have that sha256: the file is read once, and
+those bytes are both hashed and decoded. A file overwritten or cut short since its checksum was taken is
+reported as changed (read again on the next run), so it never lends its new content, or its damage, to the
+intact byte copies that share the old sha256.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Optional
 
 import numpy as np
 
 from .embedder import Embedder
 from .hashing import compute_hashes
-from .imaging import DecodeError, decode_file
+from .imaging import DecodeError, decode, read_image_file
 from .workcopies import WorkingCopies
 
 _embedder: Optional[Embedder] = None
@@ -29,18 +35,27 @@ def init_worker(model_path: str, working_copies: Optional[str] = None) -> None:
     _copies = WorkingCopies(working_copies) if working_copies else None
 
 
-def compute_chunk(items: list[tuple[str, str, bool]]) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Returns (image rows, [(sha256, reason)] for pictures that could not be decoded)."""
+def compute_chunk(items: list[tuple[str, str, bool]]) -> tuple[list[dict], list[tuple[str, str]], list[str]]:
+    """Returns (image rows, [(sha256, reason)] for pictures that could not be decoded, [paths whose bytes no
+    longer have the sha256 they were listed with])."""
     assert _embedder is not None, "init_worker was not called"
-    rows, errors, pictures = [], [], []
+    rows, errors, changed, pictures = [], [], [], []
     for sha, path, keep in items:
         try:
-            decoded = decode_file(path)
+            data = read_image_file(path)
+        except DecodeError:  # not a regular file any more, or over the size cap
+            changed.append(path)
+            continue
+        except OSError:  # vanished or unreadable now: the next run's scan and checksum will say why
+            changed.append(path)
+            continue
+        if hashlib.sha256(data).hexdigest() != sha:
+            changed.append(path)
+            continue
+        try:
+            decoded = decode(data)
         except DecodeError as exc:
             errors.append((sha, str(exc)))
-            continue
-        except OSError as exc:
-            errors.append((sha, f"cannot be read: {exc.strerror or exc}"))
             continue
         row = {"sha256": sha, "width": decoded.width, "height": decoded.height, "format": decoded.format}
         row.update(compute_hashes(decoded.image))
@@ -53,4 +68,4 @@ def compute_chunk(items: list[tuple[str, str, bool]]) -> tuple[list[dict], list[
         for row, vector in zip(rows, vectors):
             row["embedding"] = vector.astype("float32").tobytes()
             row["model_id"] = _embedder.model_id
-    return rows, errors
+    return rows, errors, changed

@@ -31,6 +31,7 @@ class IndexReport:
     files_seen: int = 0
     files_new_or_changed: int = 0
     files_missing: int = 0
+    files_changed_while_read: int = 0  # read again on the next run
     pictures_decoded: int = 0
     errors: int = 0
     pairs_verified: int = 0
@@ -71,13 +72,13 @@ class Indexer:
     # -- phases ----------------------------------------------------------------------------------
     def _scan(self, progress: Progress, report: IndexReport) -> None:
         progress.update("scan", 0, 0)
-        known = self.catalog.files_by_path()
-        seen: set[str] = set()
+        known = self.catalog.files_by_raw_path()
+        seen: set[bytes] = set()
         now = time.time()
         changed, problems = [], []
         for item in walk(self.folder, on_count=lambda n: progress.update("scan", n, 0)):
-            seen.add(item.path)
-            old = known.get(item.path)
+            seen.add(item.path_raw)
+            old = known.get(item.path_raw)
             if isinstance(item, Problem):
                 problems.append({"path": item.path, "path_raw": item.path_raw, "sha256": None, "size": 0,
                                  "mtime_ns": 0, "status": "error", "error": item.reason,
@@ -105,7 +106,7 @@ class Indexer:
                 "last_seen": now}
 
     def _checksum(self, progress: Progress, report: IndexReport) -> None:
-        todo = [row for row in self.catalog.files_by_path().values() if row.status == "new"]
+        todo = [row for row in self.catalog.files_by_raw_path().values() if row.status == "new"]
         total = len(todo)
         progress.update("checksum", 0, total)
 
@@ -121,37 +122,33 @@ class Indexer:
         with ThreadPoolExecutor(max_workers=4) as pool:
             for start in range(0, total, WRITE_BATCH):
                 for row, sha, error in pool.map(one, todo[start:start + WRITE_BATCH]):
-                    batch.append({"path": row.path, "sha256": sha, "status": "pending" if sha else "error",
+                    batch.append({"path_raw": row.path_raw, "sha256": sha, "status": "pending" if sha else "error",
                                   "error": error})
                 done += len(batch)
-                self._update_files(batch)
+                self.catalog.update_file_states(batch)
                 batch = []
                 progress.update("checksum", done, total)
         # A changed model means every picture is embedded again, never mixed with old vectors.
         self.catalog.mark_stale_models(self.model_id)
         self.catalog.settle_pending(self.model_id)
 
-    def _update_files(self, rows: list[dict]) -> None:
-        with self.catalog.transaction():
-            for r in rows:
-                self.catalog.db.execute("UPDATE files SET sha256=?, status=?, error=? WHERE path=?",
-                                        [r["sha256"], r["status"], r["error"], r["path"]])
-
     def _features(self, progress: Progress, report: IndexReport) -> None:
         self.working_copies.clear()  # a copy from an earlier run may come from another decoder version
         needing = self.catalog.paths_needing_features(self.model_id)
         keep = self.working_copies.capacity() if needing else 0
         todo = [(sha, raw_to_path(self.folder, raw), i < keep) for i, (sha, raw) in enumerate(needing)]
+        raw_of = {path: raw for (_, raw), (_, path, _) in zip(needing, todo)}
         total = len(todo)
         progress.update("features", 0, total)
         chunks = [todo[i:i + FEATURE_CHUNK] for i in range(0, total, FEATURE_CHUNK)]
         done = 0
-        for rows, errors in run_chunks(features.compute_chunk, chunks, self.workers,
-                                       lambda: progress.token.cancelled, initializer=features.init_worker,
-                                       initargs=(str(self.model_path), str(self.working_copies.directory))):
-            self.catalog.save_features(rows, errors)
-            done += len(rows) + len(errors)
+        for rows, errors, changed in run_chunks(features.compute_chunk, chunks, self.workers,
+                                                lambda: progress.token.cancelled, initializer=features.init_worker,
+                                                initargs=(str(self.model_path), str(self.working_copies.directory))):
+            self.catalog.save_features(rows, errors, [raw_of[path] for path in changed])
+            done += len(rows) + len(errors) + len(changed)
             report.pictures_decoded += len(rows)
+            report.files_changed_while_read += len(changed)
             progress.update("features", done, total)
         self.catalog.settle_pending(self.model_id)
 
@@ -161,13 +158,14 @@ class Indexer:
         if not shas:
             progress.update("index", 1, 1)
             return
-        ann.build(self.catalog.directory, shas, vectors, self.model_id,
-                  on_progress=lambda d, t: progress.update("index", d, t))
+        fingerprint = ann.build(self.catalog.directory, shas, vectors, self.model_id,
+                                on_progress=lambda d, t: progress.update("index", d, t))
+        self.catalog.set_meta(ann.FINGERPRINT_KEY, fingerprint)  # what search checks the files against
 
     def _verify_pairs(self, progress: Progress, report: IndexReport) -> None:
         progress.update("pairs", 0, 0)
         shas, vectors = self.catalog.embeddings(self.model_id)
-        index = ann.load(self.catalog.directory, self.model_id)
+        index = ann.load(self.catalog.directory, self.model_id, self.catalog.get_meta(ann.FINGERPRINT_KEY))
         if index is None or len(shas) < 2:
             progress.update("pairs", 1, 1)
             return

@@ -27,6 +27,8 @@ class Pair:
     kind: str  # "exact" or "near"
     evidence: dict = field(default_factory=dict)
     decision: Optional[str] = None
+    raw_a: bytes = b""  # the files' identities: relative paths exactly as on disk
+    raw_b: bytes = b""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -42,14 +44,16 @@ def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE) -> list[P
     """Exact duplicates first, then near duplicates by score; every pair with any decision made."""
     decisions = catalog.decisions()
     files = catalog.present_files()
-    paths_of: dict[str, list[str]] = {}
+    paths_of: dict[str, list[tuple[str, bytes]]] = {}
     for f in files:
-        paths_of.setdefault(f["sha256"], []).append(f["path"])
+        paths_of.setdefault(f["sha256"], []).append((f["path"], f["path_raw"]))
     pairs: list[Pair] = []
     for sha, paths in catalog.exact_groups().items():
         decided = decisions.get((sha, sha), {}).get("decision")
-        for other in paths[1:]:
-            pairs.append(Pair(paths[0], other, sha, sha, 1.0, "exact", {"identical_bytes": True}, decided))
+        (first, first_raw) = paths[0]
+        for other, other_raw in paths[1:]:
+            pairs.append(Pair(first, other, sha, sha, 1.0, "exact", {"identical_bytes": True}, decided,
+                              first_raw, other_raw))
     near = catalog.near_pairs(min_score, VERIFIER_VERSION)
     facts = catalog.image_facts({s for p in near for s in (p["sha_a"], p["sha_b"])})
     for p in near:
@@ -62,8 +66,9 @@ def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE) -> list[P
             if fa and fb:
                 evidence[f"{name}_distance"] = hamming(fa, fb)
         evidence.update(p["evidence"])
-        pairs.append(Pair(paths_of[a][0], paths_of[b][0], a, b, p["score"], "near", evidence,
-                          decisions.get((a, b), {}).get("decision")))
+        (path_a, raw_a), (path_b, raw_b) = paths_of[a][0], paths_of[b][0]
+        pairs.append(Pair(path_a, path_b, a, b, p["score"], "near", evidence,
+                          decisions.get((a, b), {}).get("decision"), raw_a, raw_b))
     return pairs
 
 
@@ -94,12 +99,13 @@ class UnionFind:
 
 @dataclass
 class Member:
-    path: str
+    path: str  # relative, for display
     sha256: str
     width: int
     height: int
     size: int
     mtime_ns: int
+    path_raw: bytes = b""  # relative, exactly as on disk: the file's identity
 
 
 @dataclass
@@ -115,8 +121,25 @@ class Group:
         return [m for m in self.members if m is not self.keeper]
 
 
-def _suggested_keeper(members: list[Member]) -> Member:
-    return min(members, key=lambda m: (-(m.width * m.height), -m.size, m.mtime_ns, m.path))
+def suggest_keeper(members: list[Member]) -> Member:
+    """The suggested keeper when the curator chose none: most pixels, then largest file, then oldest."""
+    return min(members, key=lambda m: (-(m.width * m.height), -m.size, m.mtime_ns, m.path, m.path_raw))
+
+
+def chosen_keeper(members: list[Member], chosen: dict[str, float], chosen_files: dict[str, bytes]) -> Optional[Member]:
+    """The curator's keeper among these members, if any: the latest choice wins; among its byte copies, the
+    very file the curator picked (else the suggested one)."""
+    picked = [m for m in members if m.sha256 in chosen]
+    if not picked:
+        return None
+    latest = max(picked, key=lambda m: chosen[m.sha256]).sha256
+    copies = [m for m in members if m.sha256 == latest]
+    exact = [m for m in copies if m.path_raw == chosen_files.get(latest)]
+    return exact[0] if exact else suggest_keeper(copies)
+
+
+def member_of(f: dict) -> Member:
+    return Member(f["path"], f["sha256"], f["width"], f["height"], f["size"], f["mtime_ns"], f["path_raw"])
 
 
 def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scores: bool = True) -> list[Group]:
@@ -144,20 +167,15 @@ def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scor
     components: dict[str, list[str]] = {}
     for sha in groups_of.items():
         components.setdefault(groups_of.find(sha), []).append(sha)
-    chosen = catalog.keepers()
+    chosen, chosen_files = catalog.keepers(), catalog.keeper_files()
     groups = []
     for shas in components.values():
-        members = [Member(f["path"], f["sha256"], f["width"], f["height"], f["size"], f["mtime_ns"])
-                   for sha in sorted(shas) for f in by_sha[sha]]
+        members = [member_of(f) for sha in sorted(shas) for f in by_sha[sha]]
         if len(members) < 2:
             continue
-        picked = [m for m in members if m.sha256 in chosen]
-        if picked:  # the curator's latest choice wins; among its byte copies, the suggested one
-            latest = max(picked, key=lambda m: chosen[m.sha256]).sha256
-            keeper = _suggested_keeper([m for m in members if m.sha256 == latest])
-        else:
-            keeper = _suggested_keeper(members)
-        groups.append(Group(0, sorted(members, key=lambda m: m.path), keeper, bool(picked), scores))
+        keeper = chosen_keeper(members, chosen, chosen_files)
+        groups.append(Group(0, sorted(members, key=lambda m: (m.path, m.path_raw)), keeper or suggest_keeper(members),
+                            keeper is not None, scores))
     groups.sort(key=lambda g: g.keeper.path)
     for number, group in enumerate(groups, start=1):
         group.group_id = number

@@ -6,13 +6,14 @@ feature workers left (core/workcopies.py) when there is one, else the picture is
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from typing import Iterable, Optional
 
 import numpy as np
 
-from .imaging import DecodeError, decode_file
+from .imaging import DecodeError, decode, read_image_file
 from .pairs import COMPARE_FROM_INLIERS, MIRROR_MIN_COSINE, VERIFIER_VERSION, score
 from .verify import Prepared, verify
 from .workcopies import WorkingCopies
@@ -33,7 +34,10 @@ def _pixels(sha: str, path: str) -> Optional[np.ndarray]:
     if rgb is not None:
         return rgb
     try:
-        return np.asarray(decode_file(path).image)
+        data = read_image_file(path)
+        if hashlib.sha256(data).hexdigest() != sha:
+            return None  # the file changed since it was indexed: never verify another picture in its place
+        return np.asarray(decode(data).image)
     except (DecodeError, OSError):
         return None  # changed or vanished since indexing; the next index run will catch up
 

@@ -1,8 +1,13 @@
 """The catalogue database: the only module that speaks SQL.
 
 One SQLite file per indexed folder (WAL, synchronous=FULL so a committed decision survives a power cut).
-Content-keyed design: `files` maps a relative path to its sha256; everything learned about a picture
-(`images`, `verified`, `decisions`) is keyed by sha256, so renames, moves and rescans keep it.
+Content-keyed design: `files` maps a relative path (its raw bytes are the identity) to its sha256; everything
+learned about a picture (`images`, `verified`, `decisions`) is keyed by sha256, so renames, moves and rescans
+keep it. Every decision step also goes to the append-only decision journal (store/journal.py), from which
+decisions the database lost are applied again.
+
+A file that is not a valid catalogue (0 bytes, another kind of file, a damaged database) is reported as
+damaged, never taken for a new one: a new catalogue is built under another name and renamed into place.
 """
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ import errno
 import getpass
 import json
 import os
+import socket
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -20,9 +27,13 @@ import numpy as np
 import sqlite_utils
 
 from ..core.errors import CatalogError
+from .journal import DecisionJournal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "catalog.sqlite"
+SQLITE_HEADER = b"SQLite format 3\x00"
+SESSIONS_DIR = "open-sessions"  # one marker per open connection; a marker of a dead process = unclean shutdown
+CLI_ORIGIN = "cli"  # `fashionsim undo` undoes this user's own last step made from the command line
 
 
 def _user() -> str:
@@ -44,9 +55,19 @@ def _friendly(exc: sqlite3.Error, path: Path) -> CatalogError:
         return CatalogError(f"The catalogue {path} cannot be written (read-only folder or disk, or no permission). "
                             "Choose another catalogue folder with --catalog.")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return CatalogError(f"The catalogue {path} is damaged and cannot be read. Move it aside (or delete it) and "
-                            "index the folder again; the pictures themselves are untouched.")
+        return damaged_error(path, "the database is damaged")
     return CatalogError(f"The catalogue {path} could not be used: {exc}")
+
+
+def damaged_error(path: Path, reason: str) -> CatalogError:
+    return CatalogError(f"The catalogue {path} is damaged ({reason}). Your decisions are kept in its journal: run "
+                        f"`fashionsim restore --catalog {Path(path).parent}` to rebuild them, then index the folder "
+                        "again. The pictures themselves are untouched.")
+
+
+def window_origin() -> str:
+    """A name for this process's decisions, unique among processes: its undo touches only its own steps."""
+    return f"window:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def storage_error(exc: OSError, directory: Path) -> CatalogError:
@@ -59,6 +80,16 @@ def storage_error(exc: OSError, directory: Path) -> CatalogError:
         return CatalogError(f"The catalogue folder {directory} cannot be written (read-only disk or no permission). "
                             "Choose another place with --catalog.")
     return CatalogError(f"The catalogue in {directory} could not be written: {exc.strerror or exc}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @dataclass
@@ -74,11 +105,25 @@ class FileRow:
 
 
 class Catalog:
-    """Open (creating or migrating) the catalogue in `directory`. Use as a context manager or call close()."""
+    """Open (creating or migrating) the catalogue in `directory`. Use as a context manager or call close().
 
-    def __init__(self, directory: Path, root: Optional[Path] = None):
-        self.directory = Path(directory)
+    `origin` names who makes the decisions through this connection (CLI_ORIGIN, or window_origin() for a
+    window); undo only ever takes back steps of the same origin and user. `create=False` refuses to make a new
+    catalogue where there is none.
+    """
+
+    def __init__(self, directory: Path, root: Optional[Path] = None, origin: str = CLI_ORIGIN,
+                 create: bool = True):
+        self.directory = Path(directory).absolute()
         self.path = self.directory / DB_NAME
+        self.origin = origin
+        self.journal = DecisionJournal(self.directory)
+        self.warnings: list[str] = []  # things the curator should hear about, said once by the CLI or window
+        self.recovered_steps = 0  # journal steps applied again at open because the database had lost them
+        self._marker: Optional[Path] = None
+        if not self.path.exists() and not create:
+            raise CatalogError(f"There is no catalogue in {self.directory}. Index the folder first: "
+                               "fashionsim index FOLDER")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -88,20 +133,112 @@ class Catalog:
             raise CatalogError(f"The catalogue folder {self.directory} cannot be written (read-only disk or no "
                                "permission). Choose another place with --catalog.")
         try:
-            conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
+            if not self.path.exists():
+                self._create_new()
+            self._check_header()
+            unclean = self._sessions_left_open()
+            conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
-            self.db = sqlite_utils.Database(conn)
+            self._check(full=unclean)
             self._migrate()
+            self._mark_open()
             if root is not None:
                 self.set_meta("root", str(Path(root).resolve()))
+            self._sync_journal()
         except sqlite3.Error as exc:
+            self._close_quietly()
             raise _friendly(exc, self.path) from exc
+        except OSError as exc:
+            self._close_quietly()
+            raise storage_error(exc, self.directory) from exc
+        except CatalogError:
+            self._close_quietly()
+            raise
+
+    def _create_new(self) -> None:
+        """Build an empty catalogue under a temporary name and rename it into place: a crash while creating
+        leaves no half-made file that a later open could take for a catalogue."""
+        tmp = self.directory / f".{DB_NAME}.{os.getpid()}.new"
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            self.db = sqlite_utils.Database(conn)
+            conn.execute("BEGIN")
+            self._schema_v1()
+            self._upgrade_to_v2()
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, self.path)  # never replaces a catalogue another process created meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _check_header(self) -> None:
+        with open(self.path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+        if not header:
+            raise damaged_error(self.path, "the file is empty (0 bytes)")
+        if header != SQLITE_HEADER:
+            raise damaged_error(self.path, "the file is not a FashionSim catalogue")
+
+    def _check(self, full: bool) -> None:
+        """quick_check on every open; the full integrity_check after an unclean shutdown."""
+        problems = self.integrity_problems(full)
+        if problems:
+            raise damaged_error(self.path, problems[0])
+
+    def integrity_problems(self, full: bool = True) -> list[str]:
+        pragma = "integrity_check" if full else "quick_check"
+        rows = [r[0] for r in self.db.conn.execute(f"PRAGMA {pragma}").fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    # -- unclean shutdown ------------------------------------------------------------------------
+    def _sessions_left_open(self) -> bool:
+        """True when a process that had this catalogue open ended without closing it (killed, power cut)."""
+        folder = self.directory / SESSIONS_DIR
+        unclean = False
+        try:
+            markers = list(folder.iterdir())
+        except FileNotFoundError:
+            return False
+        for marker in markers:
+            pid, _, rest = marker.name.partition("@")
+            host = rest.rpartition("@")[0]
+            if host != socket.gethostname() or (pid.isdigit() and _pid_alive(int(pid))):
+                continue  # open in a live process (or on another machine: not ours to judge)
+            unclean = True
+            marker.unlink(missing_ok=True)
+        return unclean
+
+    def _mark_open(self) -> None:
+        folder = self.directory / SESSIONS_DIR
+        folder.mkdir(exist_ok=True)
+        self._marker = folder / f"{os.getpid()}@{socket.gethostname()}@{uuid.uuid4().hex[:8]}"
+        self._marker.touch()
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "db", None)
+        if db is not None:
+            try:
+                db.conn.close()
+            except sqlite3.Error:
+                pass
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
         self.db.conn.close()
+        if self._marker is not None:
+            self._marker.unlink(missing_ok=True)
+            self._marker = None
 
     def __enter__(self) -> "Catalog":
         return self
@@ -120,17 +257,23 @@ class Catalog:
 
     # -- schema ----------------------------------------------------------------------------------
     def _migrate(self) -> None:
+        """One step per schema change, each in its own transaction, after a copy of the catalogue as it was."""
         conn = self.db.conn
-        result = conn.execute("PRAGMA quick_check").fetchone()
-        if result and result[0] != "ok":
-            raise sqlite3.DatabaseError("database disk image is malformed")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise CatalogError(f"The catalogue {self.path} was made by a newer FashionSim; update the app.")
-        if version < 1:
+        if version < 1 or "meta" not in self.db.table_names():
+            # New catalogues are created whole (_create_new), so an empty or foreign database is damage.
+            raise damaged_error(self.path, "the file is not a FashionSim catalogue")
+        if version == SCHEMA_VERSION:
+            return
+        backup = self.directory / f"{DB_NAME}.v{version}-backup"
+        if not backup.exists():
+            conn.execute("VACUUM INTO ?", [str(backup)])
+        if version < 2:
             with self.transaction():
-                self._schema_v1()
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._upgrade_to_v2()
+                conn.execute("PRAGMA user_version=2")
 
     def _schema_v1(self) -> None:
         db = self.db
@@ -159,6 +302,24 @@ class Catalog:
         }, pk="id")
         db["keepers"].create({"sha256": str, "chosen_at": float, "chosen_by": str}, pk="sha256")
 
+    def _upgrade_to_v2(self) -> None:
+        """Files are identified by their raw path bytes (two names that display alike never collide); the
+        keeper may be one file among byte copies; the decision history keeps who decided before an undo."""
+        db = self.db
+        db.execute("CREATE TABLE files_v2 (path_raw BLOB PRIMARY KEY, path TEXT, sha256 TEXT, size INTEGER, "
+                   "mtime_ns INTEGER, status TEXT, error TEXT, first_seen FLOAT, last_seen FLOAT)")
+        db.execute("INSERT OR REPLACE INTO files_v2 SELECT coalesce(path_raw, CAST(path AS BLOB)), path, sha256, "
+                   "size, mtime_ns, status, error, first_seen, last_seen FROM files")
+        db.execute("DROP TABLE files")
+        db.execute("ALTER TABLE files_v2 RENAME TO files")
+        db.execute("CREATE INDEX idx_files_sha256_status ON files (sha256, status)")
+        db.execute("CREATE INDEX idx_files_status ON files (status)")
+        db.execute("CREATE INDEX idx_files_path ON files (path)")
+        db.execute("ALTER TABLE keepers ADD COLUMN path_raw BLOB")
+        for column in ("origin TEXT", "before_by TEXT", "before_at FLOAT", "undone_at FLOAT", "undone_by TEXT"):
+            db.execute(f"ALTER TABLE decision_log ADD COLUMN {column}")
+        db.execute("UPDATE decision_log SET origin=?", [CLI_ORIGIN])
+
     # -- meta ------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
         row = self._run(lambda: self.db.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone())
@@ -168,21 +329,34 @@ class Catalog:
         self._run(lambda: self.db["meta"].upsert({"key": key, "value": value}, pk="key"))
 
     # -- files -----------------------------------------------------------------------------------
-    def files_by_path(self) -> dict[str, FileRow]:
+    def files_by_raw_path(self) -> dict[bytes, FileRow]:
+        """Every known file, keyed by its identity: the raw bytes of its relative path."""
         rows = self._run(lambda: self.db.execute(
             "SELECT path, path_raw, sha256, size, mtime_ns, status, error, first_seen FROM files").fetchall())
-        return {r[0]: FileRow(*r) for r in rows}
+        return {r[1]: FileRow(*r) for r in rows}
 
     def upsert_files(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
         if rows:
-            self._run(lambda: self.db["files"].upsert_all(rows, pk="path", alter=False))
+            self._run(lambda: self.db["files"].upsert_all(rows, pk="path_raw", alter=False))
 
-    def mark_missing(self, paths: Iterable[str]) -> None:
-        paths = list(paths)
+    def mark_missing(self, raw_paths: Iterable[bytes]) -> None:
+        raw_paths = list(raw_paths)
         with self.transaction():
-            for path in paths:
-                self.db.execute("UPDATE files SET status='missing' WHERE path=?", [path])
+            for raw in raw_paths:
+                self.db.execute("UPDATE files SET status='missing' WHERE path_raw=?", [raw])
+
+    def update_file_states(self, rows: Iterable[dict]) -> None:
+        """Set sha256, status and error of files (keyed by path_raw) in one transaction."""
+        with self.transaction():
+            self.db.conn.executemany("UPDATE files SET sha256=:sha256, status=:status, error=:error "
+                                     "WHERE path_raw=:path_raw", list(rows))
+
+    def mark_changed(self, raw_paths: Iterable[bytes]) -> None:
+        """Files whose bytes changed while they were being indexed: read again (checksum first) next run."""
+        with self.transaction():
+            self.db.conn.executemany("UPDATE files SET status='new', sha256=NULL, error=NULL WHERE path_raw=?",
+                                     [(raw,) for raw in raw_paths])
 
     def file_errors(self) -> list[tuple[str, str]]:
         return self._run(lambda: self.db.execute(
@@ -191,7 +365,7 @@ class Catalog:
     def present_files(self) -> list[dict]:
         """Indexed files that are on disk now, with their picture's facts."""
         sql = ("SELECT f.path, f.path_raw, f.sha256, f.size, f.mtime_ns, i.width, i.height, i.format "
-               "FROM files f JOIN images i ON i.sha256=f.sha256 WHERE f.status='ok' ORDER BY f.path")
+               "FROM files f JOIN images i ON i.sha256=f.sha256 WHERE f.status='ok' ORDER BY f.path, f.path_raw")
         cols = ("path", "path_raw", "sha256", "size", "mtime_ns", "width", "height", "format")
         return [dict(zip(cols, r)) for r in self._run(lambda: self.db.execute(sql).fetchall())]
 
@@ -212,9 +386,9 @@ class Catalog:
                "(SELECT sha256 FROM images WHERE model_id=?)")
         self._run(lambda: self.db.execute(sql, [model_id]))
 
-    def save_features(self, rows: list[dict], errors: list[tuple[str, str]]) -> None:
+    def save_features(self, rows: list[dict], errors: list[tuple[str, str]], changed: Iterable[bytes] = ()) -> None:
         """One finished chunk of the feature phase, in one transaction: the pictures' rows, their files marked
-        done, and a reason for each picture that could not be decoded.
+        done, a reason for each picture that could not be decoded, and the files that changed while being read.
 
         Files are looked up by sha256, so a chunk costs the same in a catalogue of any size (settle_pending
         reads every picture's row, which made a whole run quadratic when it ran per chunk)."""
@@ -224,6 +398,8 @@ class Catalog:
             self._run(lambda: self.db.conn.executemany(settle, [(row["sha256"],) for row in rows]))
             for sha, reason in errors:
                 self.record_decode_error(sha, reason)
+            self.db.conn.executemany("UPDATE files SET status='new', sha256=NULL, error=NULL WHERE path_raw=?",
+                                     [(raw,) for raw in changed])
 
     def mark_stale_models(self, model_id: str) -> int:
         """Files whose picture was embedded by another model go back to pending (re-embedded, never mixed)."""
@@ -291,27 +467,64 @@ class Catalog:
             self._run(lambda: self.db["verified"].upsert_all(rows, pk=("sha_a", "sha_b"), alter=False))
 
     def near_pairs(self, min_score: float, verifier: str) -> list[dict]:
-        """Verified pairs at or above min_score whose both pictures are present."""
+        """Verified pairs at or above min_score whose both pictures are present.
+
+        Evidence that does not parse (a damaged row) is left out with a warning; the pair and score stay."""
         sql = ("SELECT v.sha_a, v.sha_b, v.cosine, v.score, v.evidence FROM verified v WHERE v.verifier=? "
                "AND v.score>=? AND EXISTS (SELECT 1 FROM files f WHERE f.sha256=v.sha_a AND f.status='ok') "
                "AND EXISTS (SELECT 1 FROM files f WHERE f.sha256=v.sha_b AND f.status='ok') ORDER BY v.score DESC")
         rows = self._run(lambda: self.db.execute(sql, [verifier, min_score]).fetchall())
-        return [{"sha_a": a, "sha_b": b, "cosine": c, "score": s, "evidence": json.loads(e)} for a, b, c, s, e in rows]
+        pairs, unreadable = [], 0
+        for a, b, c, s, e in rows:
+            evidence = _parse_evidence(e)
+            if evidence is None:
+                unreadable += 1
+                evidence = {}
+            pairs.append({"sha_a": a, "sha_b": b, "cosine": c, "score": s, "evidence": evidence})
+        if unreadable:
+            self.warn(f"The evidence of {unreadable} pair{'s' * (unreadable != 1)} could not be read and is left "
+                      "out (the pairs are still listed). `fashionsim doctor` checks the catalogue.")
+        return pairs
 
-    def exact_groups(self) -> dict[str, list[str]]:
-        sql = ("SELECT sha256, path FROM files WHERE status='ok' AND sha256 IN "
-               "(SELECT sha256 FROM files WHERE status='ok' GROUP BY sha256 HAVING count(*)>1) ORDER BY sha256, path")
-        groups: dict[str, list[str]] = {}
-        for sha, path in self._run(lambda: self.db.execute(sql).fetchall()):
-            groups.setdefault(sha, []).append(path)
+    def unreadable_evidence_count(self) -> int:
+        rows = self._run(lambda: self.db.execute("SELECT evidence FROM verified").fetchall())
+        return sum(1 for (e,) in rows if _parse_evidence(e) is None)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def exact_groups(self) -> dict[str, list[tuple[str, bytes]]]:
+        """sha256 -> [(display path, raw path)] of every content present as more than one file."""
+        sql = ("SELECT sha256, path, path_raw FROM files WHERE status='ok' AND sha256 IN "
+               "(SELECT sha256 FROM files WHERE status='ok' GROUP BY sha256 HAVING count(*)>1) "
+               "ORDER BY sha256, path, path_raw")
+        groups: dict[str, list[tuple[str, bytes]]] = {}
+        for sha, path, raw in self._run(lambda: self.db.execute(sql).fetchall()):
+            groups.setdefault(sha, []).append((path, raw))
         return groups
 
-    def sha_of_path(self, path: str) -> Optional[str]:
+    def has_file(self, path_raw: bytes) -> bool:
+        """Whether this relative raw path is a file of the catalogue (in any state)."""
+        row = self._run(lambda: self.db.execute("SELECT 1 FROM files WHERE path_raw=?", [path_raw]).fetchone())
+        return row is not None
+
+    def present_file(self, path_raw: bytes) -> Optional[dict]:
+        """The indexed, present file with this raw relative path: {path, path_raw, sha256}."""
         row = self._run(lambda: self.db.execute(
-            "SELECT sha256 FROM files WHERE path=? AND status='ok'", [path]).fetchone())
-        return row[0] if row else None
+            "SELECT path, path_raw, sha256 FROM files WHERE path_raw=? AND status='ok'", [path_raw]).fetchone())
+        return dict(zip(("path", "path_raw", "sha256"), row)) if row else None
+
+    def present_files_shown_as(self, path: str) -> list[dict]:
+        """Indexed, present files whose display text is `path` (more than one when names display alike)."""
+        rows = self._run(lambda: self.db.execute(
+            "SELECT path, path_raw, sha256 FROM files WHERE path=? AND status='ok'", [path]).fetchall())
+        return [dict(zip(("path", "path_raw", "sha256"), r)) for r in rows]
 
     # -- decisions -------------------------------------------------------------------------------
+    # Every change of a decision or keeper is one journal entry ("step"), written before the database change
+    # and applied to the database by the same code that replays the journal (_apply_step).
+
     def decisions(self) -> dict[tuple[str, str], dict]:
         rows = self._run(lambda: self.db.execute(
             "SELECT sha_a, sha_b, decision, decided_by, decided_at FROM decisions").fetchall())
@@ -321,50 +534,201 @@ class Catalog:
         """Record (or with None, clear) a decision at once, with a history entry for undo."""
         self.decide_many([(sha_a, sha_b, decision)])
 
-    def decide_many(self, items: Iterable[tuple[str, str, Optional[str]]]) -> None:
-        """Several decisions in one transaction and one undo step (e.g. "merge whole group")."""
-        now, user = time.time(), _user()
-        with self.transaction():
-            batch = (self.db.execute("SELECT max(batch) FROM decision_log").fetchone()[0] or 0) + 1
+    def decide_many(self, items: Iterable[tuple[str, str, Optional[str]]]) -> int:
+        """Several decisions in one transaction and one undo step (e.g. "merge whole group"); returns how many
+        pairs changed."""
+        items = list(items)
+
+        def step() -> Optional[dict]:
+            changes, seen = [], set()
             for sha_a, sha_b, decision in items:
                 a, b = sorted((sha_a, sha_b))
-                row = self.db.execute("SELECT decision FROM decisions WHERE sha_a=? AND sha_b=?", [a, b]).fetchone()
-                before = row[0] if row else None
-                if before == decision:
+                if (a, b) in seen:
                     continue
-                if decision is None:
-                    self.db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [a, b])
-                else:
-                    self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
-                                    [a, b, decision, user, now])
-                self.db.execute("INSERT INTO decision_log (batch, sha_a, sha_b, before, after, at, by, undone) "
-                                "VALUES (?,?,?,?,?,?,?,0)", [batch, a, b, before, decision, now, user])
+                seen.add((a, b))
+                row = self.db.execute("SELECT decision, decided_by, decided_at FROM decisions "
+                                      "WHERE sha_a=? AND sha_b=?", [a, b]).fetchone()
+                before, before_by, before_at = row if row else (None, None, None)
+                if before != decision:
+                    changes.append({"a": a, "b": b, "before": before, "after": decision,
+                                    "before_by": before_by, "before_at": before_at})
+            if not changes:
+                return None
+            return {"op": "decide", "batch": self._next_batch(), "items": changes}
+
+        entry = self._write_step(step)
+        return len(entry["items"]) if entry else 0
 
     def undo(self) -> list[dict]:
-        """Reverse the newest step not yet undone (one decision, or one bulk action); returns what changed."""
-        undone = []
-        with self.transaction():
-            row = self.db.execute("SELECT batch FROM decision_log WHERE undone=0 ORDER BY id DESC LIMIT 1").fetchone()
-            if row is None:
-                return []
-            entries = self.db.execute("SELECT id, sha_a, sha_b, before, after FROM decision_log "
-                                      "WHERE batch=? AND undone=0 ORDER BY id DESC", [row[0]]).fetchall()
-            for log_id, a, b, before, after in entries:
-                if before is None:
-                    self.db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [a, b])
-                else:
-                    self.db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
-                                    [a, b, before, _user(), time.time()])
-                self.db.execute("UPDATE decision_log SET undone=1 WHERE id=?", [log_id])
-                undone.append({"sha_a": a, "sha_b": b, "undone": after, "restored": before})
-        return undone
+        """Take back the newest step not yet undone that this user made through this origin (this window, or
+        the command line); returns what changed. A pair someone else has decided since is left as it is."""
 
-    def set_keeper(self, sha256: str) -> None:
-        self._run(lambda: self.db["keepers"].upsert(
-            {"sha256": sha256, "chosen_at": time.time(), "chosen_by": _user()}, pk="sha256"))
+        def step() -> Optional[dict]:
+            row = self.db.execute("SELECT batch FROM decision_log WHERE undone=0 AND origin=? AND by=? "
+                                  "ORDER BY id DESC LIMIT 1", [self.origin, _user()]).fetchone()
+            if row is None:
+                return None
+            items = []
+            for a, b, before, after, before_by, before_at in self.db.execute(
+                    "SELECT sha_a, sha_b, before, after, before_by, before_at FROM decision_log "
+                    "WHERE batch=? AND undone=0 ORDER BY id DESC", [row[0]]).fetchall():
+                now = self.db.execute("SELECT decision FROM decisions WHERE sha_a=? AND sha_b=?", [a, b]).fetchone()
+                items.append({"a": a, "b": b, "undone": after, "restore": before, "restore_by": before_by,
+                              "restore_at": before_at, "changed_since": (now[0] if now else None) != after})
+            return {"op": "undo", "undoes": row[0], "items": items}
+
+        entry = self._write_step(step)
+        if entry is None:
+            return []
+        return [{"sha_a": i["a"], "sha_b": i["b"], "undone": i["undone"], "restored": i["restore"]}
+                for i in entry["items"] if not i["changed_since"]]
+
+    def set_keeper(self, sha256: str, path_raw: Optional[bytes] = None) -> None:
+        """The curator's keeper for the merge group holding this picture; `path_raw` picks one file among its
+        byte copies (the others are then duplicates of it)."""
+        self._write_step(lambda: {"op": "keeper", "sha256": sha256,
+                                  "path_raw": path_raw.hex() if path_raw is not None else None})
 
     def keepers(self) -> dict[str, float]:
         return dict(self._run(lambda: self.db.execute("SELECT sha256, chosen_at FROM keepers").fetchall()))
+
+    def keeper_files(self) -> dict[str, bytes]:
+        """sha256 -> the raw path of the file chosen among that picture's byte copies, where one was chosen."""
+        return dict(self._run(lambda: self.db.execute(
+            "SELECT sha256, path_raw FROM keepers WHERE path_raw IS NOT NULL").fetchall()))
+
+    def decision_history(self) -> list[dict]:
+        cols = ("batch", "sha_a", "sha_b", "before", "after", "at", "by", "origin", "undone", "undone_at",
+                "undone_by")
+        rows = self._run(lambda: self.db.execute(
+            f"SELECT {', '.join(cols)} FROM decision_log ORDER BY id").fetchall())
+        return [dict(zip(cols, r)) for r in rows]
+
+    # -- the journal -----------------------------------------------------------------------------
+    def _next_batch(self) -> int:
+        return (self.db.execute("SELECT max(batch) FROM decision_log").fetchone()[0] or 0) + 1
+
+    def _journal_offset(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='journal_offset'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_journal_offset(self, offset: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_offset', ?)", [str(offset)])
+
+    def _write_step(self, build) -> Optional[dict]:
+        """Under the write lock: catch up with the journal, build the step from the current state, append it
+        (fsynced) to the journal, apply it. If the database then fails, the step is taken out of the journal."""
+        appended_at = None
+        try:
+            with self.transaction():
+                self._catch_up()
+                entry = build()
+                if entry is None:
+                    return None
+                entry.update({"at": time.time(), "by": _user(), "origin": self.origin, "root": self.get_meta("root")})
+                appended_at = self.journal.size()
+                end = self.journal.append(entry)
+                self._apply_step(entry)
+                self._set_journal_offset(end)
+            return entry
+        except OSError as exc:
+            self._take_back(appended_at)
+            raise storage_error(exc, self.directory) from exc
+        except BaseException:
+            self._take_back(appended_at)
+            raise
+
+    def _take_back(self, appended_at: Optional[int]) -> None:
+        if appended_at is not None and self._journal_offset_on_disk() != self.journal.size():
+            self.journal.truncate(appended_at)
+
+    def _journal_offset_on_disk(self) -> int:
+        try:
+            return self._journal_offset()
+        except sqlite3.Error:
+            return -1
+
+    def _sync_journal(self) -> None:
+        """At open: apply journal steps the database lost, or start a journal where there is none."""
+        if self.journal.size() == self._journal_offset() and self.journal.exists():
+            return
+        with self.transaction():
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Inside a write transaction: make the database hold every step in the journal."""
+        offset, size = self._journal_offset(), self.journal.size()
+        if size == offset and (size or self.journal.exists()):
+            return
+        if size < offset or not self.journal.exists():
+            # The journal was lost or cut short (deleted, restored from an older backup): start it again from
+            # what the catalogue holds, so it can rebuild the catalogue from here on.
+            if offset:
+                self.warn("The decision journal was missing or shorter than the catalogue remembers; it has been "
+                          "started again from the decisions in the catalogue.")
+            self._set_journal_offset(self.journal.replace_with([self._snapshot()]))
+            return
+        applied = 0
+        for end, entry in self.journal.entries(offset):
+            self._apply_step(entry)
+            applied += 1
+        self._set_journal_offset(size)
+        if applied:
+            self.recovered_steps += applied
+            steps = f"{applied} decision steps were" if applied != 1 else "1 decision step was"
+            self.warn(f"{steps} missing from the catalogue (after a crash or a lost database file) and "
+                      "restored from the journal.")
+
+    def _snapshot(self) -> dict:
+        decisions = self.db.execute("SELECT sha_a, sha_b, decision, decided_by, decided_at FROM decisions "
+                                    "ORDER BY sha_a, sha_b").fetchall()
+        keepers = self.db.execute("SELECT sha256, chosen_at, chosen_by, path_raw FROM keepers").fetchall()
+        return {"op": "snapshot", "at": time.time(), "by": _user(), "origin": self.origin,
+                "root": self.get_meta("root"), "decisions": [list(d) for d in decisions],
+                "keepers": [[sha, at, by, raw.hex() if raw is not None else None] for sha, at, by, raw in keepers]}
+
+    def _apply_step(self, entry: dict) -> None:
+        """Apply one journal step to the database (live and when replaying)."""
+        db, op = self.db, entry["op"]
+        if op == "decide":
+            for i in entry["items"]:
+                if i["after"] is None:
+                    db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [i["a"], i["b"]])
+                else:
+                    db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
+                               [i["a"], i["b"], i["after"], entry["by"], entry["at"]])
+                db.execute("INSERT INTO decision_log (batch, sha_a, sha_b, before, after, at, by, undone, origin, "
+                           "before_by, before_at) VALUES (?,?,?,?,?,?,?,0,?,?,?)",
+                           [entry["batch"], i["a"], i["b"], i["before"], i["after"], entry["at"], entry["by"],
+                            entry["origin"], i["before_by"], i["before_at"]])
+        elif op == "undo":
+            for i in entry["items"]:
+                if i["changed_since"]:
+                    continue
+                if i["restore"] is None:
+                    db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [i["a"], i["b"]])
+                else:  # the earlier decision comes back with who made it and when
+                    db.execute("INSERT OR REPLACE INTO decisions VALUES (?,?,?,?,?)",
+                               [i["a"], i["b"], i["restore"], i["restore_by"], i["restore_at"]])
+            db.execute("UPDATE decision_log SET undone=1, undone_at=?, undone_by=? WHERE batch=? AND undone=0",
+                       [entry["at"], entry["by"], entry["undoes"]])
+        elif op == "keeper":
+            raw = bytes.fromhex(entry["path_raw"]) if entry.get("path_raw") else None
+            db.execute("INSERT OR REPLACE INTO keepers (sha256, chosen_at, chosen_by, path_raw) VALUES (?,?,?,?)",
+                       [entry["sha256"], entry["at"], entry["by"], raw])
+        elif op == "snapshot":
+            db.execute("DELETE FROM decisions")
+            db.execute("DELETE FROM keepers")
+            db.conn.executemany("INSERT INTO decisions VALUES (?,?,?,?,?)", entry["decisions"])
+            db.conn.executemany("INSERT INTO keepers (sha256, chosen_at, chosen_by, path_raw) VALUES (?,?,?,?)",
+                                [(sha, at, by, bytes.fromhex(raw) if raw else None)
+                                 for sha, at, by, raw in entry["keepers"]])
+            if entry.get("root") and not self.get_meta("root"):
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('root', ?)", [entry["root"]])
+
+    def data_version(self) -> int:
+        """Changes when another connection (another window, the CLI) commits: poll it to notice them."""
+        return self._run(lambda: self.db.execute("PRAGMA data_version").fetchone()[0])
 
 
 class _Transaction:
@@ -397,6 +761,46 @@ class _Transaction:
         return False
 
 
+def _parse_evidence(text) -> Optional[dict]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def raw_to_path(root: Path, raw: bytes) -> str:
     """Absolute file-system path from the catalogue root and a stored raw (bytes) relative path."""
     return os.path.join(os.fspath(root), os.fsdecode(raw))
+
+
+def restore_catalog(directory: Path) -> dict:
+    """Rebuild a damaged catalogue's decisions and keeper choices from its journal.
+
+    The damaged files are moved aside (never deleted) and a new catalogue replays every journal step; the
+    pictures' features come back with the next index run. Returns what was done, for a message."""
+    directory = Path(directory).absolute()
+    journal = DecisionJournal(directory)
+    if not journal.exists():
+        raise CatalogError(f"There is no decision journal in {directory}, so there is nothing to restore from.")
+    try:
+        with Catalog(directory, create=False) as catalog:  # opening applies what the database lost
+            return {"rebuilt": False, "recovered_steps": catalog.recovered_steps,
+                    "decisions": len(catalog.decisions()), "root": catalog.get_meta("root")}
+    except CatalogError as exc:
+        if "damaged" not in str(exc):
+            raise
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved = []
+    for suffix in ("", "-wal", "-shm"):
+        source = directory / (DB_NAME + suffix)
+        if source.exists():
+            target = directory / f"{DB_NAME}{suffix}.damaged-{stamp}"
+            os.replace(source, target)
+            moved.append(target.name)
+    root = None
+    for _, entry in journal.entries():
+        root = entry.get("root") or root
+    with Catalog(directory, root=Path(root) if root else None) as catalog:
+        return {"rebuilt": True, "moved_aside": moved, "recovered_steps": catalog.recovered_steps,
+                "decisions": len(catalog.decisions()), "keepers": len(catalog.keepers()), "root": root}
