@@ -4,8 +4,9 @@
     fashionsim pairs [--min-score S] [--format table|csv|json]
     fashionsim decide PATH_A PATH_B merge|keep       fashionsim undo
     fashionsim keeper PATH                            fashionsim groups
-    fashionsim export --out FILE [--format csv|json]  fashionsim errors
+    fashionsim export --out FILE [--format csv|json] [--force]   fashionsim errors
     fashionsim search IMAGE [IMAGE ...] [-k K] [--format json]
+    fashionsim doctor                                 fashionsim restore
 
 Commands other than `index` use --catalog DIR, or --folder FOLDER (its default catalogue), or else the
 catalogue indexed most recently. With no FOLDER, `index` indexes the bundled sample catalogue.
@@ -16,6 +17,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import signal
 import sys
 import time
@@ -25,6 +27,7 @@ from typing import Optional
 from .core.errors import Cancelled, FashionSimError
 from .core.pairs import DEFAULT_MIN_SCORE
 from .core.progress import PHASE_LABELS, Progress
+from .core.scan import display_path
 from .store.catalog import Catalog
 from .store.locations import catalog_dir_for, data_home
 
@@ -50,7 +53,7 @@ def _remember(catalog_dir: Path) -> None:
 
 def resolve_catalog_dir(args) -> Path:
     if getattr(args, "catalog", None):
-        return Path(args.catalog)
+        return Path(args.catalog).absolute()  # remembered and printed: never relative to some other cwd
     if getattr(args, "folder", None):
         return catalog_dir_for(Path(args.folder))
     last = data_home() / LAST_CATALOG_FILE
@@ -59,11 +62,20 @@ def resolve_catalog_dir(args) -> Path:
     raise FashionSimError("No catalogue yet. Index a folder first: fashionsim index FOLDER")
 
 
+_opened: list[Catalog] = []  # catalogues opened by this command: their warnings are printed at the end
+
+
 def open_existing(args) -> Catalog:
-    directory = resolve_catalog_dir(args)
-    if not (directory / "catalog.sqlite").exists():
-        raise FashionSimError(f"There is no catalogue in {directory}. Index the folder first: fashionsim index FOLDER")
-    return Catalog(directory)
+    catalog = Catalog(resolve_catalog_dir(args), create=False)
+    _opened.append(catalog)
+    return catalog
+
+
+def _say_warnings() -> None:
+    for catalog in _opened:
+        for message in catalog.warnings:
+            print(f"fashionsim: {message}", file=sys.stderr)
+    _opened.clear()
 
 
 # -- progress on a terminal, or as plain lines -----------------------------------------------------
@@ -119,12 +131,13 @@ def cmd_index(args) -> int:
     folder = Path(args.folder) if args.folder else sample_catalog_folder()
     if not args.folder:
         print(f"No folder given: indexing the bundled sample catalogue {folder}", file=sys.stderr)
-    directory = Path(args.catalog) if args.catalog else catalog_dir_for(folder)
+    directory = Path(args.catalog).absolute() if args.catalog else catalog_dir_for(folder)
     progress = Progress()
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, lambda *_: progress.token.cancel())  # Ctrl-C: stop cleanly, keep finished work
     try:
         with Catalog(directory, root=folder) as catalog:
+            _opened.append(catalog)
             indexer = Indexer(folder, catalog, workers=args.workers)
             with TerminalProgress() as view:
                 progress.listener = view
@@ -135,12 +148,15 @@ def cmd_index(args) -> int:
             pairs = list_pairs(catalog)
     finally:
         signal.signal(signal.SIGINT, previous)
-    _remember(directory)
+    _remember(directory.absolute())
     total = sum(report.seconds.values())
     print(f"Indexed {report.files_seen} files in {total:.1f}s "
           f"({report.pictures_decoded} pictures decoded, {report.files_new_or_changed} new or changed, "
           f"{report.files_missing} missing). {counts.get('ok', 0)} pictures in the catalogue, "
           f"{counts.get('error', 0)} could not be read (see: fashionsim errors).")
+    if report.files_changed_while_read:
+        print(f"{report.files_changed_while_read} files changed while they were being read; they will be read "
+              "again on the next run.")
     exact = sum(1 for p in pairs if p.kind == "exact")
     print(f"{len(pairs)} candidate duplicate pairs ({exact} exact, {len(pairs) - exact} near). "
           f"Review them with: fashionsim pairs")
@@ -169,37 +185,85 @@ def cmd_pairs(args) -> int:
     return 0
 
 
-def _sha_for(catalog: Catalog, path: str) -> str:
-    sha = catalog.sha_of_path(path)
-    if sha is None:
-        raise FashionSimError(f"{path} is not an indexed picture of this catalogue (use the path as `pairs` shows it).")
-    return sha
+def find_picture(catalog: Catalog, arg: str) -> dict:
+    """The indexed picture an argument names: a path as `pairs` prints it, a path relative to the catalogue's
+    folder or to the current folder, or an absolute path, in any bytes the file system allows (the argument's
+    raw bytes are the file's identity; the printed text is tried last)."""
+    raw = os.fsencode(arg)
+    tries = [] if os.path.isabs(raw) else [raw]
+    root = catalog.get_meta("root")
+    if root:
+        root_raw = os.fsencode(root)
+        for absolute in (os.path.abspath(raw), os.path.realpath(raw)):
+            if absolute.startswith(root_raw.rstrip(b"/") + b"/"):
+                tries.append(os.path.relpath(absolute, root_raw))
+    for candidate in tries:
+        found = catalog.present_file(candidate)
+        if found:
+            return found
+    shown = catalog.present_files_shown_as(arg) if arg.isprintable() else []
+    if len(shown) == 1:
+        return shown[0]
+    text = display_path(raw)
+    if len(shown) > 1:
+        raise FashionSimError(f"{text} names {len(shown)} files whose names display alike; give the file's real "
+                              "path (for example with tab completion in the shell).")
+    raise FashionSimError(f"{text} is not an indexed picture of this catalogue (give the path as `pairs` shows it, "
+                          "or the file's full path).")
 
 
 def cmd_decide(args) -> int:
     from .core.review import decide
 
     with open_existing(args) as catalog:
-        decide(catalog, _sha_for(catalog, args.path_a), _sha_for(catalog, args.path_b), args.decision)
-    print(f"Saved: {args.decision} {args.path_a} <-> {args.path_b}")
+        a, b = find_picture(catalog, args.path_a), find_picture(catalog, args.path_b)
+        decide(catalog, a["sha256"], b["sha256"], args.decision)
+    print(f"Saved: {args.decision} {a['path']} <-> {b['path']}")
     return 0
 
 
 def cmd_undo(args) -> int:
     with open_existing(args) as catalog:
         undone = catalog.undo()
+        names = {sha: display_path(raw) for sha, raw in catalog.one_path_per_sha().items()}
     if not undone:
-        print("Nothing to undo.")
+        print("Nothing to undo: you have made no decision from the command line that is not undone yet.")
     for step in undone:
-        print(f"Undone: {step['undone'] or 'no decision'} -> {step['restored'] or 'undecided'} "
-              f"({step['sha_a'][:12]} / {step['sha_b'][:12]})")
+        a, b = (names.get(step[k], step[k][:12]) for k in ("sha_a", "sha_b"))
+        print(f"Undone: {step['undone'] or 'no decision'} -> {step['restored'] or 'undecided'} ({a} <-> {b})")
     return 0
 
 
 def cmd_keeper(args) -> int:
     with open_existing(args) as catalog:
-        catalog.set_keeper(_sha_for(catalog, args.path))
-    print(f"Keeper set: {args.path}")
+        picture = find_picture(catalog, args.path)
+        catalog.set_keeper(picture["sha256"], picture["path_raw"])
+    print(f"Keeper set: {picture['path']}")
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from .core.doctor import check_catalog
+
+    findings = check_catalog(resolve_catalog_dir(args))
+    for finding in findings:
+        print(f"{'ok     ' if finding.ok else 'PROBLEM'}  {finding.text}")
+    return 0 if all(f.ok for f in findings) else 1
+
+
+def cmd_restore(args) -> int:
+    from .store.catalog import restore_catalog
+
+    directory = resolve_catalog_dir(args)
+    result = restore_catalog(directory)
+    if not result["rebuilt"]:
+        print(f"The catalogue {directory} is not damaged; nothing to rebuild. {result['decisions']} decisions "
+              f"({result['recovered_steps']} steps applied from the journal just now).")
+        return 0
+    print(f"Rebuilt {result['decisions']} decisions and {result['keepers']} keeper choices from the journal "
+          f"({result['recovered_steps']} steps). The damaged files were moved aside: {', '.join(result['moved_aside'])}.")
+    print(f"Index the folder again to bring back its pictures: fashionsim index {result['root'] or 'FOLDER'} "
+          f"--catalog {directory}")
     return 0
 
 
@@ -219,14 +283,14 @@ def cmd_groups(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .core.export import export_merges
+    from .core.export import TargetExists, export_merges
 
     out = Path(args.out)
-    if not out.parent.exists():
-        raise FashionSimError(f"The folder {out.parent} does not exist; choose where to write the merge list.")
     with open_existing(args) as catalog:
         try:
-            count = export_merges(catalog, out, args.format)
+            count = export_merges(catalog, out, args.format, replace=args.force)
+        except TargetExists as exc:
+            raise FashionSimError(f"{exc} Add --force to replace it.") from exc
         except OSError as exc:
             raise FashionSimError(f"The merge list could not be written to {out}: {exc.strerror or exc}") from exc
     print(f"Wrote {count} approved merges to {out}")
@@ -247,17 +311,20 @@ def cmd_errors(args) -> int:
 
 def cmd_search(args) -> int:
     from .core.imaging import DecodeError
-    from .core.search import Searcher
+    from .core.search import REBUILT_MESSAGE, Searcher
 
     with open_existing(args) as catalog:
         searcher = Searcher(catalog)
+        if searcher.rebuilt:
+            print(REBUILT_MESSAGE, file=sys.stderr)
         if not searcher.ready:
             raise FashionSimError("This catalogue has no search index yet. Run: fashionsim index FOLDER")
         results = []
         for image in args.images:
             try:
                 hits = searcher.query_file(Path(image), args.k)
-                results.append({"query": image, "results": [h.__dict__ for h in hits]})
+                results.append({"query": image, "results": [{"path": h.path, "sha256": h.sha256,
+                                                             "similarity": h.similarity} for h in hits]})
             except (DecodeError, OSError) as exc:
                 results.append({"query": image, "error": str(exc), "results": []})
         searcher.close()
@@ -293,15 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path_a")
     p.add_argument("path_b")
     p.add_argument("decision", choices=["merge", "keep"])
-    add("undo", cmd_undo, "undo the latest decision")
+    add("undo", cmd_undo, "undo your latest decision made from the command line")
     p = add("keeper", cmd_keeper, "make this picture the keeper of its merge group")
     p.add_argument("path")
     add("groups", cmd_groups, "show merge groups and what an export would free")
     p = add("export", cmd_export, "write the approved merge list")
     p.add_argument("--out", required=True)
     p.add_argument("--format", choices=["csv", "json"], default=None)
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists (never a catalogue file or picture)")
     p = add("errors", cmd_errors, "list files that could not be indexed, with the reason")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    add("doctor", cmd_doctor, "check the catalogue (database, journal, search index, evidence) and report")
+    add("restore", cmd_restore, "rebuild a damaged catalogue's decisions from its decision journal")
     p = add("search", cmd_search, "find the catalogue pictures most similar to images")
     p.add_argument("images", nargs="+")
     p.add_argument("-k", type=int, default=10)
@@ -319,6 +389,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except FashionSimError as exc:
         print(f"fashionsim: {exc}", file=sys.stderr)
         return 1
+    finally:
+        _say_warnings()
 
 
 if __name__ == "__main__":

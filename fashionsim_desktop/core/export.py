@@ -1,22 +1,42 @@
-"""The approved merge list: one row per duplicate, pointing at its group's keeper. Written atomically."""
+"""The approved merge list: one row per duplicate, pointing at its group's keeper.
+
+Written atomically, never over the catalogue's own files or an indexed picture, and over another existing file
+only when the curator agrees (check_target holds that policy for the command line and the window alike).
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
+from urllib.parse import quote
 
+from .errors import FashionSimError
 from .review import Group, merge_groups
 from ..store.catalog import Catalog
 
-COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "duplicate_path", "duplicate_sha256", "score",
-           "decided_by", "decided_at")
+COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "keeper_uri", "duplicate_path", "duplicate_sha256",
+           "duplicate_uri", "score", "decided_by", "decided_at")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run such a cell as a formula
+
+
+class ExportError(FashionSimError):
+    """The merge list cannot be written where the curator asked."""
+
+
+class TargetRefused(ExportError):
+    """The target is one of the catalogue's own files or an indexed picture: never written over."""
+
+
+class TargetExists(ExportError):
+    """The target exists already: it is replaced only when the curator agrees."""
 
 
 def merge_rows(catalog: Catalog) -> list[dict]:
     decisions = catalog.decisions()
+    root = catalog.get_meta("root")
     rows = []
     for group in merge_groups(catalog):
         for dup in group.duplicates:
@@ -24,12 +44,20 @@ def merge_rows(catalog: Catalog) -> list[dict]:
             decided = decisions.get(key) or _any_decision(decisions, dup.sha256)
             rows.append({
                 "group_id": group.group_id, "keeper_path": group.keeper.path,
-                "keeper_sha256": group.keeper.sha256, "duplicate_path": dup.path,
-                "duplicate_sha256": dup.sha256, "score": round(group.scores.get(dup.sha256, 1.0), 4),
+                "keeper_sha256": group.keeper.sha256, "keeper_uri": file_uri(root, group.keeper.path_raw),
+                "duplicate_path": dup.path, "duplicate_sha256": dup.sha256,
+                "duplicate_uri": file_uri(root, dup.path_raw), "score": round(group.scores.get(dup.sha256, 1.0), 4),
                 "decided_by": decided.get("by") if decided else None,
                 "decided_at": _iso(decided.get("at")) if decided else None,
             })
     return rows
+
+
+def file_uri(root: str | None, path_raw: bytes) -> str | None:
+    """file:// URI of the exact bytes on disk (RFC 8089): `path` is display text and can be ambiguous."""
+    if not root:
+        return None
+    return "file://" + quote(os.path.join(os.fsencode(root), path_raw), safe="/")
 
 
 def _any_decision(decisions: dict, sha: str) -> dict | None:
@@ -47,16 +75,73 @@ def render(rows: list[dict], fmt: str) -> str:
     if fmt == "json":
         return json.dumps({"merges": rows, "count": len(rows)}, indent=2) + "\n"
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone, a carriage return in a file name went unquoted and split the row.
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
+
+
+def _inert(value):
+    """OWASP "CSV Injection": a leading quote makes a spreadsheet show the text instead of running it."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_target(catalog: Catalog, out: Path, replace: bool = False) -> Path:
+    """The file to write for `out` (links followed), or a typed error saying why not."""
+    out = Path(out)
+    real = out.resolve()
+    lexical = Path(os.path.abspath(out))  # links inside the photo folder are indexed under their own name
+    if not real.parent.is_dir():
+        raise ExportError(f"The folder {out.parent} does not exist; choose where to write the merge list.")
+    if _is_catalog_file(catalog, lexical, real):
+        raise TargetRefused(f"{out} belongs to the catalogue itself; choose a file outside {catalog.directory}.")
+    if _is_picture(catalog, lexical) or _is_picture(catalog, real):
+        raise TargetRefused(f"{out} is an indexed picture; choose another name for the merge list.")
+    if real.is_dir():
+        raise ExportError(f"{out} is a folder; choose a file name for the merge list.")
+    if real.exists() and not replace:
+        raise TargetExists(f"{out} already exists.")
+    return real
+
+
+def _is_catalog_file(catalog: Catalog, lexical: Path, real: Path) -> bool:
+    folder = catalog.directory.resolve()
+    if _inside(lexical, folder) or _inside(real, folder):
+        return True
+    try:
+        st = real.stat()
+    except OSError:
+        return False
+    if st.st_nlink < 2:
+        return False  # not hard-linked: resolving the path was enough
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            try:
+                if os.path.samestat(st, os.stat(os.path.join(parent, name))):
+                    return True
+            except OSError:
+                pass
+    return False
+
+
+def _is_picture(catalog: Catalog, path: Path) -> bool:
+    root = catalog.get_meta("root")
+    if not root or not _inside(path, Path(root)) or path == Path(root):
+        return False
+    return catalog.has_file(os.fsencode(path.relative_to(root)))
 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write beside the target, fsync, then rename: a reader never sees half a file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # 0o666 so the umask decides the mode, as for any file the curator saves (mkstemp would force 0600).
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -71,10 +156,12 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def export_merges(catalog: Catalog, out: Path, fmt: str | None = None) -> int:
+def export_merges(catalog: Catalog, out: Path, fmt: str | None = None, replace: bool = False) -> int:
+    """Write the merge list to `out`; raises TargetRefused, TargetExists (unless `replace`) or ExportError."""
     fmt = fmt or ("json" if str(out).lower().endswith(".json") else "csv")
+    target = check_target(catalog, out, replace)
     rows = merge_rows(catalog)
-    write_atomically(Path(out), render(rows, fmt))
+    write_atomically(target, render(rows, fmt))
     return len(rows)
 
 
