@@ -122,10 +122,10 @@ def bench_synthetic(n: int) -> None:
             shas, vectors = catalog.embeddings("synthetic")  # the indexer's own loading path
             print(f"embeddings loaded from SQLite in {time.perf_counter() - t:.1f} s")
             t = time.perf_counter()
-            ann.build(directory, shas, vectors, "synthetic")
+            fingerprint = ann.build(directory, shas, vectors, "synthetic")
             print(f"ANN build ({ann.N_TREES} trees, {ann.PROJECTED_DIM} dims): {time.perf_counter() - t:.1f} s, "
                   f"index file {os.path.getsize(directory / ann.INDEX_NAME) / 2**20:.0f} MiB")
-            index = ann.load(directory, "synthetic")
+            index = ann.load(directory, "synthetic", fingerprint)
             t = time.perf_counter()
             cands = candidate_pairs(index, shas, vectors, set())
             print(f"candidate pairs for {n} pictures: {len(cands)} in {time.perf_counter() - t:.1f} s (target < 60 s)")

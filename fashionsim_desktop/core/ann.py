@@ -3,11 +3,16 @@
 Annoy holds a fixed, seeded random projection of each embedding to `PROJECTED_DIM` dimensions: the index
 stays small (about 1 KB a picture) and fast, and every candidate it returns is re-scored with the full
 stored vector, so the projection only decides who is looked at, never the final similarity.
+
+`build` returns a fingerprint of the saved files (sizes and CRC-32s) for the caller to keep in the catalogue;
+`load` refuses files that do not match it: Annoy trusts its file blindly and crashes or answers wrongly on a
+damaged one.
 """
 from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -23,6 +28,7 @@ SEARCH_K_PER_RESULT = 100  # search_k = k * this: 99.7% of near twins found on 2
 MIN_SEARCH_K = 1000
 INDEX_NAME = "vectors.ann"
 IDS_NAME = "vectors.ids.json"
+FINGERPRINT_KEY = "ann_fingerprint"  # the catalogue meta key callers keep build()'s fingerprint under
 
 
 def projection(dim: int, seed: int = 20261124) -> np.ndarray:
@@ -48,20 +54,28 @@ class AnnIndex:
     def query(self, vector: np.ndarray, k: int) -> list[int]:
         """Ids of about k nearest items (unordered by true similarity: re-score with full vectors)."""
         v = (vector @ self.proj).tolist()
-        return self.index.get_nns_by_vector(v, k, search_k=_search_k(k))
+        return [i for i in self.index.get_nns_by_vector(v, k, search_k=_search_k(k)) if i < len(self.shas)]
 
     def neighbours_of(self, item: int, k: int) -> list[int]:
-        return self.index.get_nns_by_item(item, k + 1, search_k=_search_k(k + 1))
+        return [i for i in self.index.get_nns_by_item(item, k + 1, search_k=_search_k(k + 1)) if i < len(self.shas)]
 
     def close(self) -> None:
         self.index.unload()
 
 
-def build(directory: Path, shas: list[str], vectors: np.ndarray, model_id: str,
-          on_progress: Optional[Callable[[int, int], None]] = None) -> None:
-    """Build and save atomically (written beside, then renamed), so a crash never leaves half an index."""
-    dim = vectors.shape[1]
-    proj = projection(dim)
+def _crc32(path: Path) -> int:
+    """Streamed through one reusable buffer: about 0.1 s for 100 MB, whatever the file size."""
+    crc, buf = 0, bytearray(1 << 20)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            crc = zlib.crc32(view[:n], crc)
+    return crc
+
+
+def _make(shas: list[str], vectors: np.ndarray,
+          on_progress: Optional[Callable[[int, int], None]] = None) -> tuple[AnnoyIndex, np.ndarray]:
+    proj = projection(vectors.shape[1])
     out_dim = proj.shape[1]
     index = AnnoyIndex(out_dim, "angular")
     index.set_seed(42)
@@ -72,26 +86,64 @@ def build(directory: Path, shas: list[str], vectors: np.ndarray, model_id: str,
         if on_progress and (i % 2000 == 0 or i == total - 1):
             on_progress(i + 1, total + 1)
     index.build(N_TREES, n_jobs=1)
-    tmp_index = directory / (INDEX_NAME + ".tmp")
-    tmp_ids = directory / (IDS_NAME + ".tmp")
+    return index, proj
+
+
+def build(directory: Path, shas: list[str], vectors: np.ndarray, model_id: str,
+          on_progress: Optional[Callable[[int, int], None]] = None) -> str:
+    """Build and save atomically (written beside, then renamed), so a crash never leaves half an index.
+
+    Returns the fingerprint (JSON text) that `load` checks the files against.
+    """
+    index, _ = _make(shas, vectors, on_progress)
+    suffix = f".{os.getpid()}.tmp"  # the window's search may rebuild while an indexing run does
+    tmp_index = directory / (INDEX_NAME + suffix)
+    tmp_ids = directory / (IDS_NAME + suffix)
     index.save(str(tmp_index))
     index.unload()
-    tmp_ids.write_text(json.dumps({"model_id": model_id, "dim": dim, "shas": shas}))
+    tmp_ids.write_text(json.dumps({"model_id": model_id, "dim": vectors.shape[1], "shas": shas}))
+    fingerprint = json.dumps({name: [os.path.getsize(path), _crc32(path)]
+                              for name, path in ((INDEX_NAME, tmp_index), (IDS_NAME, tmp_ids))})
     os.replace(tmp_index, directory / INDEX_NAME)
     os.replace(tmp_ids, directory / IDS_NAME)
     if on_progress:
-        on_progress(total + 1, total + 1)
+        on_progress(len(shas) + 1, len(shas) + 1)
+    return fingerprint
 
 
-def load(directory: Path, model_id: str) -> Optional[AnnIndex]:
-    """The saved index (memory-mapped), or None when missing or built with another model."""
+def in_memory(shas: list[str], vectors: np.ndarray) -> AnnIndex:
+    """An index that is never saved: for searching when the catalogue folder cannot be written."""
+    index, proj = _make(shas, vectors)
+    return AnnIndex(index=index, shas=shas, proj=proj)
+
+
+def load(directory: Path, model_id: str, fingerprint: Optional[str]) -> Optional[AnnIndex]:
+    """The saved index (memory-mapped), or None when missing, built with another model, or not the files
+    `fingerprint` (from `build`) describes: damaged, truncated or replaced. No fingerprint: None too."""
     ids_path, index_path = directory / IDS_NAME, directory / INDEX_NAME
-    if not ids_path.exists() or not index_path.exists():
+    try:
+        expected = json.loads(fingerprint or "null")
+        ann_size, ann_crc = expected[INDEX_NAME]
+        ids_size, ids_crc = expected[IDS_NAME]
+        ids_bytes = ids_path.read_bytes()  # checked and parsed from the same bytes
+        # Sizes first: a truncated file is refused without reading it.
+        if os.path.getsize(index_path) != ann_size or len(ids_bytes) != ids_size:
+            return None
+        if zlib.crc32(ids_bytes) != ids_crc or _crc32(index_path) != ann_crc:
+            return None
+        meta = json.loads(ids_bytes)
+        shas, dim = meta["shas"], int(meta["dim"])
+        if meta.get("model_id") != model_id or not shas:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    meta = json.loads(ids_path.read_text())
-    if meta.get("model_id") != model_id or not meta["shas"]:
-        return None
-    proj = projection(meta["dim"])
+    proj = projection(dim)
     index = AnnoyIndex(proj.shape[1], "angular")
-    index.load(str(index_path))  # mmap: the OS pages it in on demand
-    return AnnIndex(index=index, shas=meta["shas"], proj=proj)
+    try:
+        index.load(str(index_path))  # mmap: the OS pages it in on demand
+    except OSError:
+        return None
+    if index.get_n_items() != len(shas):
+        index.unload()
+        return None
+    return AnnIndex(index=index, shas=shas, proj=proj)

@@ -7,14 +7,19 @@ applied, transparency is composited on white and every mode (CMYK, 16-bit, palet
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Larger images are refused as decompression bombs; 120 MP covers any real product photo.
 MAX_PIXELS = 120_000_000
 WORK_SIZE = 256  # long side of the working copy every feature is computed from
+# Files above this are refused unread: image bytes are held in memory whole, so a 4 GB file would cost 4 GB.
+MAX_FILE_BYTES = 512 * 2**20
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -22,6 +27,60 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 class DecodeError(Exception):
     """The file is not a readable image; str() is the reason shown to the curator."""
+
+
+class UnsafeFile(DecodeError, OSError):
+    """Refused before reading: not a regular file, or too large. An OSError too, for callers that read bytes."""
+
+
+def size_text(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def too_large_reason(size: int) -> str:
+    return f"file too large ({size_text(size)}, limit {size_text(MAX_FILE_BYTES)})"
+
+
+def not_regular_reason(mode: int) -> str | None:
+    """Why a file of this mode cannot be read as an image, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "an unusual kind of file")
+    return f"not a regular file ({kind})"
+
+
+def open_regular(path: str | bytes | os.PathLike) -> tuple[BinaryIO, int]:
+    """(open file, size) of a regular file; UnsafeFile for anything else. Never blocks on a pipe."""
+    reason = not_regular_reason(os.stat(path).st_mode)  # before opening: opening a device can have effects
+    if reason:
+        raise UnsafeFile(reason)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)  # the file really opened, which may have been swapped since the stat
+        reason = not_regular_reason(st.st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    if reason:
+        os.close(fd)
+        raise UnsafeFile(reason)
+    return os.fdopen(fd, "rb"), st.st_size
+
+
+def read_image_file(path: str | bytes | os.PathLike) -> bytes:
+    """The bytes of an image file, never more than MAX_FILE_BYTES; UnsafeFile with a reason otherwise."""
+    fh, size = open_regular(path)
+    with fh:
+        if size > MAX_FILE_BYTES:
+            raise UnsafeFile(too_large_reason(size))
+        data = fh.read(size + 1)  # one buffer of the known size; the extra byte notices a file still growing
+        if len(data) > size:
+            data += fh.read(MAX_FILE_BYTES + 1 - len(data))
+    if len(data) > MAX_FILE_BYTES:
+        raise UnsafeFile(too_large_reason(len(data)))
+    return data
 
 
 @dataclass
@@ -89,8 +148,7 @@ def decode(data: bytes, work_size: int = WORK_SIZE) -> Decoded:
 
 
 def decode_file(path: str, work_size: int = WORK_SIZE) -> Decoded:
-    with open(path, "rb") as fh:
-        return decode(fh.read(), work_size)
+    return decode(read_image_file(path), work_size)
 
 
 def square_on_white(im: Image.Image, size: int) -> Image.Image:

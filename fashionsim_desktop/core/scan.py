@@ -5,6 +5,7 @@ bytes escaped. Symlinked folders are followed once (loops are detected); broken 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from .errors import FolderError
+from .imaging import MAX_FILE_BYTES, not_regular_reason, open_regular, too_large_reason
 
 IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff",
@@ -83,8 +85,11 @@ def walk(folder: Path, on_count: Optional[Callable[[int], None]] = None) -> Iter
                     yield Problem(display_path(rel), rel, "broken link: the file it points to does not exist")
                 continue  # vanished between listing and stat: nothing to record
             except OSError as exc:
-                if exc.errno == 40:  # ELOOP: a link that points at itself
+                if exc.errno == errno.ELOOP:  # a link that points at itself
                     yield Problem(display_path(rel), rel, "link loop: the link points back at itself")
+                elif exc.errno == errno.ENAMETOOLONG:  # a folder too, or everything below it goes unnoticed
+                    yield Problem(display_path(rel), rel, f"path too long for the system "
+                                  f"({len(os.path.join(abs_dir, entry.name))} bytes): move it to a shorter path")
                 elif is_image_name(entry.name):
                     yield Problem(display_path(rel), rel, f"cannot be read: {exc.strerror or exc}")
                 continue
@@ -92,9 +97,13 @@ def walk(folder: Path, on_count: Optional[Callable[[int], None]] = None) -> Iter
                 if not entry.name.startswith(b"."):
                     stack.append(rel)
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
             if not is_image_name(entry.name):
+                continue
+            reason = not_regular_reason(st.st_mode)  # a pipe or device named .jpg: reading it would hang
+            if reason is None and st.st_size > MAX_FILE_BYTES:
+                reason = too_large_reason(st.st_size)
+            if reason:
+                yield Problem(display_path(rel), rel, reason)
                 continue
             count += 1
             if on_count and count % 500 == 0:
@@ -103,8 +112,10 @@ def walk(folder: Path, on_count: Optional[Callable[[int], None]] = None) -> Iter
 
 
 def sha256_file(path: bytes | str) -> str:
+    """Raises OSError (UnsafeFile) for a file swapped for a pipe or device since the scan."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fh, _ = open_regular(path)
+    with fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

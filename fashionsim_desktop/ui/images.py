@@ -5,6 +5,7 @@ QImage (unlike QPixmap) may be built on any thread. The cache is keyed by path a
 """
 from __future__ import annotations
 
+import io
 import threading
 from collections import OrderedDict
 from typing import Optional
@@ -12,7 +13,7 @@ from typing import Optional
 from PIL import Image, ImageOps
 from PySide6.QtGui import QImage
 
-from ..core.imaging import MAX_PIXELS, to_rgb_on_white
+from ..core.imaging import MAX_PIXELS, read_image_file, to_rgb_on_white
 
 VIEW_MAX_SIDE = 2400  # larger pictures are shown downscaled; the metadata table gives the real size
 
@@ -26,7 +27,8 @@ def pil_to_qimage(im: Image.Image) -> QImage:
 
 def load_qimage(path: str, max_side: int = VIEW_MAX_SIDE) -> Optional[QImage]:
     try:
-        with Image.open(path) as im:
+        # The core's reader: a pipe, a device or a huge file is refused, never read.
+        with Image.open(io.BytesIO(read_image_file(path))) as im:
             if im.width * im.height > MAX_PIXELS:
                 return None
             if im.format == "JPEG":
