@@ -28,6 +28,7 @@ from .core.errors import Cancelled, FashionSimError
 from .core.pairs import DEFAULT_MIN_SCORE
 from .core.progress import PHASE_LABELS, Progress
 from .core.scan import display_path
+from .core.tiers import Tier
 from .store.catalog import Catalog
 from .store.locations import catalog_dir_for, data_home
 
@@ -169,18 +170,21 @@ def cmd_pairs(args) -> int:
 
     with open_existing(args) as catalog:
         pairs = list_pairs(catalog, args.min_score)
+    if args.tier:
+        pairs = [p for p in pairs if p.tier == Tier(args.tier)]
     if args.format == "json":
         print(json.dumps([p.as_dict() for p in pairs], indent=2))
     elif args.format == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["path_a", "path_b", "sha256_a", "sha256_b", "score", "kind", "decision"])
+        writer.writerow(["path_a", "path_b", "sha256_a", "sha256_b", "score", "kind", "tier", "decision"])
         for p in pairs:
-            writer.writerow([p.path_a, p.path_b, p.sha_a, p.sha_b, f"{p.score:.4f}", p.kind, p.decision or ""])
+            writer.writerow([p.path_a, p.path_b, p.sha_a, p.sha_b, f"{p.score:.4f}", p.kind, p.tier.value,
+                             p.decision or ""])
         sys.stdout.write(buf.getvalue())
     else:
         for p in pairs:
-            print(f"{p.score:6.3f}  {p.kind:5}  {p.decision or '-':5}  {p.path_a}  <->  {p.path_b}")
+            print(f"{p.score:6.3f}  {p.tier.value:9}  {p.decision or '-':5}  {p.path_a}  <->  {p.path_b}")
         print(f"{len(pairs)} pairs at score >= {args.min_score}", file=sys.stderr)
     return 0
 
@@ -213,12 +217,40 @@ def find_picture(catalog: Catalog, arg: str) -> dict:
 
 
 def cmd_decide(args) -> int:
-    from .core.review import decide
+    from .core.review import DECISIONS, decide
+
+    wanted = "DECISION" if args.all else "PATH_A PATH_B DECISION"
+    if len(args.items) != len(wanted.split()) or args.items[-1] not in DECISIONS:
+        raise FashionSimError(f"decide takes {wanted}, where DECISION is one of {', '.join(DECISIONS)} "
+                              "(for example: fashionsim decide a.jpg b.jpg merge, or fashionsim decide --all "
+                              "--tier exact merge).")
+    if args.all:
+        return _decide_all(args, args.items[-1])
+    if args.tier or args.min_score is not None or args.dry_run:
+        raise FashionSimError("--tier, --min-score and --dry-run go with --all.")
+    with open_existing(args) as catalog:
+        a, b = find_picture(catalog, args.items[0]), find_picture(catalog, args.items[1])
+        decide(catalog, a["sha256"], b["sha256"], args.items[2])
+    print(f"Saved: {args.items[2]} {a['path']} <-> {b['path']}")
+    return 0
+
+
+def _decide_all(args, decision: str) -> int:
+    """`decide --all`: every undecided pair of a tier (and above a score) at once, as one undo step."""
+    from .core import bulk
+    from .core.review import kept_apart, list_pairs
 
     with open_existing(args) as catalog:
-        a, b = find_picture(catalog, args.path_a), find_picture(catalog, args.path_b)
-        decide(catalog, a["sha256"], b["sha256"], args.decision)
-    print(f"Saved: {args.decision} {a['path']} <-> {b['path']}")
+        pairs = list_pairs(catalog)
+        step = bulk.plan(pairs, decision, Tier(args.tier) if args.tier else None, args.min_score,
+                         kept_apart(catalog.decisions()))
+        print(("Would do: " if args.dry_run else "") + step.describe())
+        if args.dry_run:
+            for p in step.pairs:
+                print(f"    {p.score:6.3f}  {p.tier.value:9}  {p.path_a}  <->  {p.path_b}")
+            return 0
+        changed = bulk.apply(catalog, step)
+    print(f"Saved {changed} decisions as one step (fashionsim undo takes them all back).")
     return 0
 
 
@@ -355,11 +387,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: 2)")
     p = add("pairs", cmd_pairs, "list candidate duplicate pairs, best first")
     p.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE)
+    p.add_argument("--tier", choices=[t.value for t in Tier], help="only pairs of this tier")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p = add("decide", cmd_decide, "record a decision on a pair")
-    p.add_argument("path_a")
-    p.add_argument("path_b")
-    p.add_argument("decision", choices=["merge", "keep"])
+    p = add("decide", cmd_decide, "record a decision on a pair (PATH_A PATH_B merge|keep|skip), or with --all "
+                                  "on every undecided pair of a tier")
+    p.add_argument("items", nargs="+", metavar="ARG", help="PATH_A PATH_B DECISION, or with --all only DECISION")
+    p.add_argument("--all", action="store_true", help="decide every undecided pair matching --tier/--min-score")
+    p.add_argument("--tier", choices=[t.value for t in Tier])
+    p.add_argument("--min-score", type=float, default=None)
+    p.add_argument("--dry-run", action="store_true", help="show what --all would decide, decide nothing")
     add("undo", cmd_undo, "undo your latest decision made from the command line")
     p = add("keeper", cmd_keeper, "make this picture the keeper of its merge group")
     p.add_argument("path")

@@ -3,18 +3,24 @@
 Decisions are keyed by the pair of sha256s, so they follow the pictures through renames and rescans.
 Merge decisions form groups (connected components); each group has one keeper, chosen by the curator or
 suggested: most pixels, then largest file, then oldest file, then path.
+
+"Keep" (and splitting a picture off a group) is a cannot-link constraint: no merge decision, bulk action,
+threshold change or rescan ever puts two pictures the curator kept apart into one group. "Skip" is remembered
+too: a skipped pair is not offered again as the next undecided one.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Optional
 
 from .hashing import HASH_NAMES, hamming
 from .pairs import DEFAULT_MIN_SCORE, VERIFIER_VERSION
+from .tiers import Tier
 from ..store.catalog import Catalog
 
-MERGE, KEEP = "merge", "keep"
-DECISIONS = (MERGE, KEEP)
+MERGE, KEEP, SKIP = "merge", "keep", "skip"
+DECISIONS = (MERGE, KEEP, SKIP)
 
 
 @dataclass
@@ -34,10 +40,14 @@ class Pair:
     def key(self) -> tuple[str, str]:
         return tuple(sorted((self.sha_a, self.sha_b)))  # type: ignore[return-value]
 
+    @property
+    def tier(self) -> Tier:
+        return Tier.EXACT if self.kind == "exact" else Tier.DUPLICATE
+
     def as_dict(self) -> dict:
         return {"path_a": self.path_a, "path_b": self.path_b, "sha256_a": self.sha_a, "sha256_b": self.sha_b,
-                "score": round(self.score, 4), "kind": self.kind, "evidence": self.evidence,
-                "decision": self.decision}
+                "score": round(self.score, 4), "kind": self.kind, "tier": self.tier.value,
+                "evidence": self.evidence, "decision": self.decision}
 
 
 def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE) -> list[Pair]:
@@ -79,22 +89,53 @@ def decide(catalog: Catalog, sha_a: str, sha_b: str, decision: Optional[str]) ->
 
 
 class UnionFind:
-    """Connected components over hashable items (path halving keeps it near-linear)."""
+    """Connected components over hashable items (path halving keeps it near-linear), with cannot-link pairs:
+    two components are never joined while any of their members must stay apart."""
 
-    def __init__(self) -> None:
+    def __init__(self, apart: Iterable[tuple] = ()) -> None:
         self.parent: dict = {}
+        self.members: dict = {}  # root -> items of its component
+        self.apart: dict = defaultdict(set)
+        for a, b in apart:
+            if a != b:
+                self.apart[a].add(b)
+                self.apart[b].add(a)
 
     def find(self, x):
-        while self.parent.setdefault(x, x) != x:
+        if x not in self.parent:
+            self.parent[x] = x
+            self.members[x] = [x]
+        while self.parent[x] != x:
             self.parent[x] = self.parent[self.parent[x]]
             x = self.parent[x]
         return x
 
-    def join(self, a, b) -> None:
-        self.parent[self.find(a)] = self.find(b)
+    def can_join(self, a, b) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        small, other = (ra, rb) if len(self.members[ra]) <= len(self.members[rb]) else (rb, ra)
+        return not any(self.find(y) == other for x in self.members[small] for y in self.apart.get(x, ()))
+
+    def join(self, a, b) -> bool:
+        """Join the components of a and b; False (and nothing joined) when they must stay apart."""
+        if not self.can_join(a, b):
+            return False
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if len(self.members[ra]) > len(self.members[rb]):
+                ra, rb = rb, ra
+            self.parent[ra] = rb
+            self.members[rb].extend(self.members.pop(ra))
+        return True
 
     def items(self) -> list:
         return list(self.parent)
+
+
+def kept_apart(decisions: dict) -> list[tuple[str, str]]:
+    """The cannot-link pairs: every pair the curator marked keep (different products)."""
+    return [key for key, d in decisions.items() if d["decision"] == KEEP]
 
 
 @dataclass
@@ -153,14 +194,16 @@ def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scor
     by_sha: dict[str, list[dict]] = {}
     for f in files:
         by_sha.setdefault(f["sha256"], []).append(f)
-    groups_of = UnionFind()
+    groups_of = UnionFind(kept_apart(decisions))
     scores: dict[str, float] = {}
     near_scores = ({(p["sha_a"], p["sha_b"]): p["score"] for p in catalog.near_pairs(0.0, VERIFIER_VERSION)}
                    if with_scores else {})
-    for (a, b), d in decisions.items():
+    # Oldest merges first: a later merge that would join pictures kept apart is the one left out.
+    for (a, b), d in sorted(decisions.items(), key=lambda item: (item[1]["at"] or 0.0, item[0])):
         if d["decision"] != MERGE or a not in by_sha or b not in by_sha:
             continue
-        groups_of.join(a, b)
+        if not groups_of.join(a, b):
+            continue
         s = 1.0 if a == b else near_scores.get((a, b), 0.0)
         scores[a] = max(scores.get(a, 0.0), s)
         scores[b] = max(scores.get(b, 0.0), s)
@@ -182,15 +225,18 @@ def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scor
     return groups
 
 
-def candidate_groups(pairs: list[Pair]) -> list[list[Pair]]:
-    """Connected components of the proposed pairs, leaving out pairs the curator marked keep.
+def candidate_groups(pairs: list[Pair], apart: Iterable[tuple[str, str]] = ()) -> list[list[Pair]]:
+    """Connected components of the proposed pairs, never joining pictures the curator kept apart (a pair
+    marked keep, or a picture split off a group), whatever pairs a new threshold or rescan brings.
 
-    Curators work through these in bulk ("merge whole group"); largest and best-scored groups first.
+    Curators work through these in bulk ("merge whole group"); largest and best-scored groups first. `apart`
+    adds the catalogue's other keep decisions (kept_apart), also those below the current threshold.
     """
-    groups_of = UnionFind()
-    live = [p for p in pairs if p.decision != KEEP]
-    for p in live:
-        groups_of.join(p.sha_a, p.sha_b)
+    groups_of = UnionFind([(p.sha_a, p.sha_b) for p in pairs if p.decision == KEEP] + list(apart))
+    live = []
+    for p in sorted((p for p in pairs if p.decision != KEEP), key=lambda p: (p.decision != MERGE, -p.score)):
+        if groups_of.join(p.sha_a, p.sha_b):
+            live.append(p)
     groups: dict[str, list[Pair]] = {}
     for p in live:
         groups.setdefault(groups_of.find(p.sha_a), []).append(p)
