@@ -327,3 +327,77 @@ def test_a_killed_app_loses_no_decision(small_catalog_folder, tmp_path, isolated
 
     with Catalog(catalog_dir_for(small_catalog_folder)) as catalog:
         assert sorted(d["decision"] for d in catalog.decisions().values()) == ["keep", "merge", "merge"]
+
+
+def test_keeper_is_the_chosen_byte_copy(qtbot, window, small_catalog_folder):
+    """Two byte copies and a near copy: "Make keeper" on the second byte copy keeps that very file."""
+    from PIL import Image
+
+    from fashionsim_desktop.core.export import merge_rows
+
+    first = next(p for p in sorted((small_catalog_folder / "a").glob("*.jpg"))
+                 if (p.read_bytes() == (small_catalog_folder / "copy-of-first.jpg").read_bytes()))
+    with Image.open(first) as im:
+        w, h = im.size
+        im.crop((20, 30, w - 15, h - 40)).save(small_catalog_folder / "first-cropped.jpg", quality=80)
+    os.utime(first, ns=(1_600_000_000 * 10**9,) * 2)  # the older copy: the one the rule would suggest
+    os.utime(small_catalog_folder / "copy-of-first.jpg", ns=(1_700_000_000 * 10**9,) * 2)
+    open_and_index(qtbot, window, small_catalog_folder)
+    window.tabs.setCurrentWidget(window.groups)
+    groups = window.groups
+    row = next(i for i, g in enumerate(groups.groups) if any(p.kind == "exact" for p in g))
+    groups.group_list.setCurrentIndex(groups.group_model.index(row, 0))
+    names = [item["path"] for item in groups.member_model.items]
+    assert sorted(names) == sorted([f"a/{first.name}", "copy-of-first.jpg", "first-cropped.jpg"])
+    chosen = names.index("copy-of-first.jpg")
+    groups.members.setCurrentIndex(groups.member_model.index(chosen, 0))
+    groups.make_keeper()
+    starred = [item["path"] for item in groups.member_model.items if "★" in item["caption"]]
+    assert starred == ["copy-of-first.jpg"]  # that file only, not its byte copy
+    groups.merge_group()
+    rows = merge_rows(window.session.catalog)
+    assert {r["keeper_path"] for r in rows} == {"copy-of-first.jpg"}
+    assert sorted(r["duplicate_path"] for r in rows) == sorted([f"a/{first.name}", "first-cropped.jpg"])
+
+
+def test_names_that_display_alike_are_two_files(qtbot, window, tmp_path):
+    """b'caf\\xe9.jpg' (not UTF-8) and 'caf\\\\xe9.jpg' both display as caf\\xe9.jpg: each shows its own picture."""
+    from PIL import Image
+
+    from .conftest import some_hm_images
+
+    folder = tmp_path / "alike"
+    folder.mkdir()
+    originals = some_hm_images(6, skip=300)
+    for p in originals[1:]:
+        shutil.copyfile(p, folder / p.name)
+    latin1, backslash = b"caf\xe9.jpg", b"caf\\xe9.jpg"
+    root = os.fsencode(folder)
+    shutil.copyfile(originals[0], os.path.join(root, latin1))
+    with Image.open(originals[0]) as im:  # a different JPEG of another size: a near copy
+        w, h = im.size
+        im.crop((20, 30, w - 15, h - 40)).save(os.path.join(root, backslash), "JPEG", quality=80)
+    open_and_index(qtbot, window, folder)
+    assert window.errors.model.rows == []
+    files = window.session.files
+    assert {latin1, backslash} <= set(files) and files[latin1]["path"] == files[backslash]["path"]
+    review = window.review
+    pair = next(p for p in review.model.pairs if {p.raw_a, p.raw_b} == {latin1, backslash})
+    review.select_proxy_row(review.model.pairs.index(pair))  # no filter: proxy rows are model rows
+    assert review.current_pair() is pair
+    qtbot.waitUntil(lambda: None not in review.compare.images, timeout=10_000)
+
+    def size_on_disk(raw):
+        with Image.open(os.path.join(root, raw)) as im:
+            return im.size
+
+    shown = [(image.width(), image.height()) for image in review.compare.images]
+    assert shown == [size_on_disk(pair.raw_a), size_on_disk(pair.raw_b)]
+    assert shown[0] != shown[1]
+
+    # Visual search: the hit is the file with that picture, not the other one with the same display name.
+    with qtbot.waitSignal(window.search.resultsShown, timeout=60_000):
+        window.find_similar(files[latin1]["sha256"], "café")
+    hit = next(i for i in window.search.model.items if i["sha256"] == files[backslash]["sha256"])
+    assert hit["abs_path"] == os.fsdecode(os.path.join(root, backslash))
+    qtbot.waitUntil(lambda: hit.get("icon") is not None, timeout=10_000)

@@ -14,7 +14,8 @@ from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemMod
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.export import summary
-from ..core.review import KEEP, MERGE, Pair, candidate_groups, merge_groups
+from ..core.review import (KEEP, MERGE, Member, Pair, candidate_groups, chosen_keeper, member_of, merge_groups,
+                           suggest_keeper)
 from .models import ThumbnailListModel, thumbnail_grid
 
 THUMB = 160
@@ -81,7 +82,7 @@ class GroupsTab(QWidget):
         self.group_model.clear()
         for number, group in enumerate(self.groups, start=1):
             merged = sum(1 for p in group if p.decision == MERGE)
-            pictures = len({x for p in group for x in (p.path_a, p.path_b)})
+            pictures = len({x for p in group for x in (p.raw_a, p.raw_b)})
             text = (f"{number}. {pictures} pictures · best {max(p.score for p in group):.2f}"
                     f" · {merged}/{len(group)} merged")
             item = QStandardItem(text)
@@ -109,34 +110,33 @@ class GroupsTab(QWidget):
         row = self.group_list.currentIndex().row()
         return self.groups[row] if 0 <= row < len(self.groups) else None
 
-    def _keeper_sha(self, group: list[Pair]) -> Optional[str]:
-        shas = {x for p in group for x in (p.sha_a, p.sha_b)}
-        chosen = self.session.catalog.keepers()
-        picked = [sha for sha in shas if sha in chosen]
-        if picked:  # the curator's latest choice
-            return max(picked, key=chosen.get)
-        for g in self.merged:
-            if g.keeper.sha256 in shas:
-                return g.keeper.sha256
-        files = [f for f in self.session.files.values() if f["sha256"] in shas]
-        if not files:
+    def _keeper(self, members: list[Member]) -> Optional[bytes]:
+        """The raw path of the file the others would merge into, by the core's one keeper policy."""
+        if not members:
             return None
-        best = min(files, key=lambda f: (-(f["width"] * f["height"]), -f["size"], f["mtime_ns"], f["path"]))
-        return best["sha256"]
+        catalog = self.session.catalog
+        chosen = chosen_keeper(members, catalog.keepers(), catalog.keeper_files())
+        if chosen is not None:
+            return chosen.path_raw
+        for g in self.merged:  # already merged: the keeper the export would use
+            if any(m.path_raw == g.keeper.path_raw for m in members):
+                return g.keeper.path_raw
+        return suggest_keeper(members).path_raw
 
     def _show_group(self) -> None:
         group = self.current_group()
         if group is None or self.session is None:
             self.member_model.set_items([])
             return
-        keeper = self._keeper_sha(group)
-        paths = sorted({(p.path_a, p.sha_a) for p in group} | {(p.path_b, p.sha_b) for p in group})
+        files = self.session.files
+        raws = {p.raw_a for p in group} | {p.raw_b for p in group}
+        members = sorted((member_of(files[raw]) for raw in raws if raw in files), key=lambda m: (m.path, m.path_raw))
+        keeper = self._keeper(members)
         items = []
-        for path, sha in paths:
-            f = self.session.files.get(path, {})
-            star = "★ keeper\n" if sha == keeper else ""
-            items.append({"path": path, "abs_path": self.session.abs_path(path), "sha256": sha,
-                          "caption": f"{star}{os.path.basename(path)}\n{f.get('width', '?')}×{f.get('height', '?')}"})
+        for m in members:
+            star = "★ keeper\n" if m.path_raw == keeper else ""  # this file only, not its byte copies
+            items.append({"path": m.path, "path_raw": m.path_raw, "abs_path": self.session.abs_path(m.path_raw),
+                          "sha256": m.sha256, "caption": f"{star}{os.path.basename(m.path)}\n{m.width}×{m.height}"})
         self.member_model.set_items(items)
         self.session.load_images([i["abs_path"] for i in items], self.member_model.set_thumbnails, max_side=THUMB)
 
@@ -171,7 +171,7 @@ class GroupsTab(QWidget):
         member = self.selected_member()
         if not member:
             return
-        self.session.set_keeper(member["sha256"])
+        self.session.set_keeper(member["sha256"], member["path_raw"])
         self.statusMessage.emit(f"Keeper: {member['path']}")
         self._update_summary()
         self._show_group()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QM
 
 from ..cli import sample_catalog_folder
 from ..core.errors import FashionSimError
-from ..core.export import export_merges, summary
+from ..core.export import ExportError, TargetExists, export_merges, summary
 from ..core.indexer import Indexer
 from ..core.review import merge_groups
 from ..core.scan import IMAGE_EXTENSIONS
@@ -29,6 +30,7 @@ from .settings import AppSettings, SettingsDialog
 from .workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
+CHANGE_POLL_MS = 1000  # how often the window looks for commits by other processes (the CLI, another window)
 
 
 def _is_image_file(path: str) -> bool:
@@ -43,6 +45,9 @@ class MainWindow(QMainWindow):
         self.cache = ImageCache()
         self.session: Optional[CatalogSession] = None
         self.index_worker: Optional[Worker] = None
+        self._seen_version: Optional[int] = None  # the catalogue's data_version the shown data includes
+        self._files_seen: dict[bytes, str] = {}
+        self._reset_refresh_state()
         self.setWindowTitle("FashionSim Desktop")
         self.setAcceptDrops(True)
 
@@ -85,6 +90,7 @@ class MainWindow(QMainWindow):
             tab.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         for tab in (self.review, self.groups):
             tab.findSimilar.connect(self.find_similar)
+        self.review.undoRequested.connect(self.undo)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.tabs)
@@ -96,6 +102,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_geometry()
         self.statusBar().showMessage("Ready")
+        self.change_timer = QTimer(self)
+        self.change_timer.setInterval(CHANGE_POLL_MS)
+        self.change_timer.timeout.connect(self._poll_changes)
+        self.change_timer.start()
 
     # -- menus -----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -111,7 +121,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Settings…", "Ctrl+,", self.settings_dialog)
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
         edit_menu = self.menuBar().addMenu("&Edit")
-        self._action(edit_menu, "&Undo Decision", None, self.review.do_undo).setToolTip("Ctrl+Z in the review")
+        # Window-wide, so Ctrl+Z works in every tab; it takes back only this window's own steps.
+        self.undo_action = self._action(edit_menu, "&Undo Decision", "Ctrl+Z", self.undo)
         self.paste_action = self._action(edit_menu, "&Paste Picture to Search", "Ctrl+V", self.paste)
         self._update_actions()
 
@@ -150,11 +161,13 @@ class MainWindow(QMainWindow):
         try:
             self.session = CatalogSession(folder, self.pool, self.cache, catalog_dir,
                                           min_score=self.settings.threshold(), parent=self)
+            self._seen_version = self.session.catalog.data_version()  # read before the data it covers
             self.session.reload()
         except FashionSimError as exc:
             self.session = None
             self.show_error(str(exc))
             return False
+        self._files_seen = self._file_identities()
         self.settings.add_recent(str(self.session.folder))
         self._fill_recent()
         self.setWindowTitle(f"FashionSim Desktop — {self.session.folder}")
@@ -172,6 +185,7 @@ class MainWindow(QMainWindow):
             self.index_worker = None  # finished now; its queued signals are ignored
             self._update_actions()
         self.search.shutdown()
+        self._reset_refresh_state()
         if self.session is not None:
             self.session.close()
             self.session = None
@@ -214,6 +228,7 @@ class MainWindow(QMainWindow):
                 f"Indexed {report.files_seen} files: {report.pictures_decoded} pictures read, {report.errors} "
                 f"unreadable. {total - decided} of {total} pairs left to review.", 15000)
 
+        self.search.invalidate_index()  # the next query loads the new index
         self._refresh_all(then=announce)
         QTimer.singleShot(1500, self._hide_progress_if_idle)
 
@@ -223,6 +238,7 @@ class MainWindow(QMainWindow):
 
     def _indexing_stopped(self, message: str) -> None:
         self.progress.finish("stopped")
+        self.search.invalidate_index()
         self._refresh_all()
         self.statusBar().showMessage(message, 15000)
 
@@ -234,19 +250,75 @@ class MainWindow(QMainWindow):
         self.index_worker = None
         self._update_actions()
 
+    def _reset_refresh_state(self) -> None:
+        # The running background reload, held here until it ends: the pool lets go of a worker on the first
+        # slot of its `finished`, and a worker let go of mid-signal would never reach ours.
+        self._reload_worker: Optional[Worker] = None
+        self._refresh_again = False  # asked for while it ran: one more reload follows it
+        self._after_refresh: list[Callable[[], None]] = []
+
     def _refresh_all(self, then=None) -> None:
-        """Reload pairs, files and errors in the background, then show them (the window never waits)."""
+        """Reload pairs, files and errors in the background, then show them (the window never waits).
+        At most one reload runs at a time; requests made meanwhile are joined into one more after it."""
         if self.session is None:
             return
-        self.session.reload_async(lambda: self._apply_refresh(then))
+        if then is not None:
+            self._after_refresh.append(then)
+        if self._reload_worker is not None:
+            self._refresh_again = True
+            return
+        self._refresh_again = False
+        session = self.session
+        try:
+            self._seen_version = session.catalog.data_version()  # the reload reads at least this much
+        except FashionSimError:
+            pass
+        self._reload_worker = session.reload_async(lambda: self.session is session and self._apply_refresh(),
+                                                   done=lambda: self._refresh_finished(session))
 
-    def _apply_refresh(self, then=None) -> None:
+    def _refresh_finished(self, session: CatalogSession) -> None:
+        if self.session is not session:
+            return  # a reload of a closed catalogue
+        self._reload_worker = None
+        if self._refresh_again:
+            self._refresh_all()
+
+    def _apply_refresh(self) -> None:
         self.groups.refresh()  # the review tab follows the session's pairsChanged
         self.errors.refresh()
-        self.search.invalidate_index()
+        files = self._file_identities()
+        if files != self._files_seen:  # pictures changed elsewhere (a CLI index run): reload the search index
+            self._files_seen = files
+            self.search.invalidate_index()
         self._update_error_tab_title()
-        if then is not None:
-            then()
+        then, self._after_refresh = self._after_refresh, []
+        for callback in then:
+            callback()
+
+    def _file_identities(self) -> dict[bytes, str]:
+        return {raw: f["sha256"] for raw, f in self.session.files.items()} if self.session else {}
+
+    def _poll_changes(self) -> None:
+        """Notice commits by other processes (one cheap PRAGMA on the UI thread) and show them."""
+        if self.session is None or self.index_worker is not None or self._reload_worker is not None:
+            return  # indexing ends with a refresh of its own; after a running reload, the next tick looks again
+        try:
+            version = self.session.catalog.data_version()
+        except FashionSimError:
+            return  # busy or gone for a moment: look again on the next tick
+        if version != self._seen_version:
+            self._refresh_all()
+
+    # -- undo ------------------------------------------------------------------------------------
+    def undo(self) -> None:
+        """Take back this window's latest step (never the CLI's or another window's), shown everywhere at once."""
+        if self.session is None:
+            return
+        undone = self.session.undo()
+        self.statusBar().showMessage(self.session.undo_message(undone), 8000)
+        if undone:
+            self.review.show_undone(undone)
+            self.groups.refresh()
 
     def _update_error_tab_title(self) -> None:
         count = len(self.errors.model.rows)
@@ -276,16 +348,31 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
+        # Qt's dialog would ask "replace?" before the core can refuse a catalogue file or a picture, so
+        # export_to asks instead, once. macOS's panel always asks: there its answer is the consent.
+        on_mac = sys.platform == "darwin"
         path, chosen_filter = QFileDialog.getSaveFileName(
             self, "Export the approved merge list", str(Path.home() / "fashionsim-merges.csv"),
-            "CSV (*.csv);;JSON (*.json)")
+            "CSV (*.csv);;JSON (*.json)", options=QFileDialog.Option(0) if on_mac
+            else QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.export_to(Path(path), "json" if path.lower().endswith(".json") or "json" in chosen_filter.lower()
-                           else "csv")
+                           else "csv", confirm_replace=(lambda _: True) if on_mac else None)
 
-    def export_to(self, path: Path, fmt: str) -> Optional[int]:
+    def export_to(self, path: Path, fmt: str,
+                  confirm_replace: Optional[Callable[[Path], bool]] = None) -> Optional[int]:
+        """Export after the core's checks; an existing file is replaced only if `confirm_replace` (default:
+        a question to the curator) says yes. Returns the row count, or None when nothing was written."""
         try:
-            count = export_merges(self.session.catalog, path, fmt)
+            try:
+                count = export_merges(self.session.catalog, path, fmt)
+            except TargetExists:
+                if not (confirm_replace or self._confirm_replace)(path):
+                    return None
+                count = export_merges(self.session.catalog, path, fmt, replace=True)
+        except ExportError as exc:  # already a sentence naming the file
+            self.show_error(str(exc))
+            return None
         except (OSError, FashionSimError) as exc:
             self.show_error(f"The merge list could not be written to {path}: {getattr(exc, 'strerror', None) or exc}")
             return None
@@ -294,6 +381,14 @@ class MainWindow(QMainWindow):
         if not os.environ.get("FASHIONSIM_NO_DIALOGS"):
             QMessageBox.information(self, "Merge list exported", message)
         return count
+
+    def _confirm_replace(self, path: Path) -> bool:
+        if os.environ.get("FASHIONSIM_NO_DIALOGS"):
+            return False  # nobody to ask: keep the existing file
+        return QMessageBox.question(
+            self, "Replace the file?", f"{path} already exists. Replace it with the merge list?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes
 
     # -- settings --------------------------------------------------------------------------------
     def settings_dialog(self) -> None:

@@ -21,12 +21,12 @@ class PairTableModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.pairs: list[Pair] = []
-        self.row_of_key: dict[tuple[str, str, str, str], int] = {}
+        self.row_of_key: dict[tuple[str, str, bytes, bytes], int] = {}  # by the files' raw paths
 
     def set_pairs(self, pairs: list[Pair]) -> None:
         self.beginResetModel()
         self.pairs = pairs
-        self.row_of_key = {(p.sha_a, p.sha_b, p.path_a, p.path_b): i for i, p in enumerate(pairs)}
+        self.row_of_key = {(p.sha_a, p.sha_b, p.raw_a, p.raw_b): i for i, p in enumerate(pairs)}
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from ..core.review import KEEP, MERGE, Pair
+from ..core.review import KEEP, MERGE, Pair, member_of, suggest_keeper
 from .compare_view import DIFFERENCE, FIT, FLICKER, SAME_SCALE, SIDE_BY_SIDE, CompareView
 from .models import PAIR_ROLE, PairFilterProxy, PairTableModel
 from .session import CatalogSession
@@ -28,9 +28,15 @@ def _date(ns: int) -> str:
     return datetime.datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M")
 
 
+def _identity(pair: Optional[Pair]) -> Optional[tuple]:
+    """Which two files a pair shows: byte copies share a sha256, so the raw paths tell them apart."""
+    return None if pair is None else (pair.sha_a, pair.sha_b, pair.raw_a, pair.raw_b)
+
+
 class ReviewTab(QWidget):
     statusMessage = Signal(str)
     findSimilar = Signal(str, str)  # sha256, label: search the catalogue for pictures like this one
+    undoRequested = Signal()  # the window undoes (Ctrl+Z is window-wide) and refreshes every view
 
     # (name, label, shortcut) — every action is a button with its shortcut shown, and a key.
     ACTIONS = (("merge", "Merge", "M"), ("keep", "Keep both", "K"), ("skip", "Skip", "S"),
@@ -93,7 +99,8 @@ class ReviewTab(QWidget):
         for name, label, key in self.ACTIONS:
             buttons = decision_row if name in ("merge", "keep", "skip", "previous", "next", "undo") else view_row
             action = QAction(f"{label}", self)
-            action.setShortcut(QKeySequence(key))
+            if name != "undo":  # Ctrl+Z belongs to the window's Edit ▸ Undo; a second one would be ambiguous
+                action.setShortcut(QKeySequence(key))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.setToolTip(f"{label} ({QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)})")
             action.triggered.connect(getattr(self, f"do_{name}"))
@@ -167,8 +174,10 @@ class ReviewTab(QWidget):
         return 0
 
     def _proxy_row_of(self, pair: Pair) -> Optional[int]:
+        """The row showing this pair of files, also after a reload made new Pair objects."""
+        wanted = _identity(pair)
         for r in range(self.proxy.rowCount()):
-            if self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE) is pair:
+            if _identity(self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE)) == wanted:
                 return r
         return None
 
@@ -211,8 +220,10 @@ class ReviewTab(QWidget):
         return "<b>No pair matches the filters.</b> Change the filters above to see more."
 
     # -- showing a pair --------------------------------------------------------------------------
-    def _sides(self, pair: Pair) -> tuple[str, str]:
-        return (pair.path_b, pair.path_a) if self.swapped else (pair.path_a, pair.path_b)
+    def _sides(self, pair: Pair) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+        """(display path, raw path) of the left and the right picture."""
+        a, b = (pair.path_a, pair.raw_a), (pair.path_b, pair.raw_b)
+        return (b, a) if self.swapped else (a, b)
 
     def _show_current(self) -> None:
         pair = self.current_pair()
@@ -221,8 +232,8 @@ class ReviewTab(QWidget):
         if pair is self.shown_pair and self.compare.images[0] is not None:
             return
         self.shown_pair = pair
-        a, b = self._sides(pair)
-        paths = [self.session.abs_path(a), self.session.abs_path(b)]
+        (_, raw_a), (_, raw_b) = self._sides(pair)
+        paths = [self.session.abs_path(raw_a), self.session.abs_path(raw_b)]
         cached = [self.session.cache.peek(p) for p in paths]
         if all(c is not None for c in cached):
             self._display(pair, cached[0], cached[1])
@@ -239,14 +250,13 @@ class ReviewTab(QWidget):
         paths = []
         for r in range(row + 1, min(row + 1 + PRELOAD_AHEAD, self.proxy.rowCount())):
             p = self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE)
-            paths += [self.session.abs_path(p.path_a), self.session.abs_path(p.path_b)]
+            paths += [self.session.abs_path(p.raw_a), self.session.abs_path(p.raw_b)]
         if paths:
             self.session.load_images(paths)
 
     def _display(self, pair: Pair, image_a, image_b) -> None:
-        a, b = self._sides(pair)
-        files = self.session.files
-        fa, fb = files.get(a, {}), files.get(b, {})
+        (a, raw_a), (b, raw_b) = self._sides(pair)
+        fa, fb = self.session.files.get(raw_a, {}), self.session.files.get(raw_b, {})
         keeper = self._suggested_keeper(fa, fb)
         captions = []
         for side, (path, f) in enumerate(((a, fa), (b, fb))):
@@ -272,10 +282,12 @@ class ReviewTab(QWidget):
         self.compare.show_pair(image_a, image_b, tuple(captions), rows, bool(pair.evidence.get("mirrored")))
 
     @staticmethod
-    def _suggested_keeper(fa: dict, fb: dict) -> int:
-        def rank(f):
-            return (-(f.get("width", 0) * f.get("height", 0)), -f.get("size", 0), f.get("mtime_ns", 0))
-        return 0 if rank(fa) <= rank(fb) else 1
+    def _suggested_keeper(fa: dict, fb: dict) -> Optional[int]:
+        """Which side the core's keeper rule suggests (None while a file's facts are not loaded)."""
+        if not fa or not fb:
+            return None
+        a, b = member_of(fa), member_of(fb)
+        return 0 if suggest_keeper([a, b]) is a else 1
 
     # -- actions ---------------------------------------------------------------------------------
     def _decide(self, decision: Optional[str]) -> None:
@@ -308,12 +320,10 @@ class ReviewTab(QWidget):
         self.select_proxy_row(max(0, self.current_proxy_row() - 1))
 
     def do_undo(self) -> None:
-        if self.session is None:
-            return
-        undone = self.session.undo()
-        if not undone:
-            self.statusMessage.emit("Nothing to undo")
-            return
+        self.undoRequested.emit()
+
+    def show_undone(self, undone: list[dict]) -> None:
+        """After the session undid steps: show the restored decisions and go to the pair undone."""
         target = None
         for step in undone:
             for r in self.model.rows_for_shas(step["sha_a"], step["sha_b"]):
@@ -325,7 +335,6 @@ class ReviewTab(QWidget):
         if row is not None:
             self.shown_pair = None
             self.select_proxy_row(row)
-        self.statusMessage.emit(f"Undone: {len(undone)} decision(s)")
 
     def do_zoom_in(self) -> None:
         self.compare.zoom_by(1.25)
@@ -350,7 +359,7 @@ class ReviewTab(QWidget):
     def do_similar(self) -> None:
         pair = self.current_pair()
         if pair is not None:
-            path = self._sides(pair)[0]
+            path = self._sides(pair)[0][0]
             sha = pair.sha_b if self.swapped else pair.sha_a
             self.findSimilar.emit(sha, os.path.basename(path))
 

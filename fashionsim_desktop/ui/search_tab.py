@@ -180,8 +180,8 @@ class SearchTab(QWidget):
             return  # an older question: its answer is no longer wanted
         self._running = None
         self.query_label.setText(f"{len(hits)} catalogue pictures most like <b>{label}</b>")
-        items = [{"path": h.path, "abs_path": self.session.abs_path(h.path), "sha256": h.sha256,
-                  "caption": f"{h.similarity:.3f}\n{os.path.basename(h.path)}"} for h in hits]
+        items = [{"path": h.path, "path_raw": h.path_raw, "abs_path": self.session.abs_path(h.path_raw),
+                  "sha256": h.sha256, "caption": f"{h.similarity:.3f}\n{os.path.basename(h.path)}"} for h in hits]
         self.model.set_items(items)
         self.session.load_images([i["abs_path"] for i in items],
                                  lambda images, q=query_id: self._thumbnails(q, images), max_side=THUMB)
