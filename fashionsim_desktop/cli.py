@@ -4,9 +4,13 @@
     fashionsim pairs [--min-score S] [--format table|csv|json]
     fashionsim decide PATH_A PATH_B merge|keep       fashionsim undo
     fashionsim keeper PATH                            fashionsim groups
+    fashionsim keeper-policy [--show | --set C,C,...] [--reference-folder F ...] [--formats jpeg,png,...]
     fashionsim export --out FILE [--format csv|json] [--force]   fashionsim errors
     fashionsim search IMAGE [IMAGE ...] [-k K] [--format json]
+    fashionsim check NEW_FOLDER [--format table|json] [--add]
     fashionsim doctor                                 fashionsim restore
+    fashionsim metadata import FILE.csv [--map FIELD=COLUMN ...] [--dry-run]
+    fashionsim metadata show PATH [--format json]
 
 Commands other than `index` use --catalog DIR, or --folder FOLDER (its default catalogue), or else the
 catalogue indexed most recently. With no FOLDER, `index` indexes the bundled sample catalogue.
@@ -67,8 +71,11 @@ _opened: list[Catalog] = []  # catalogues opened by this command: their warnings
 
 
 def open_existing(args) -> Catalog:
+    from .core.workcopies import WorkingCopies
+
     catalog = Catalog(resolve_catalog_dir(args), create=False)
     _opened.append(catalog)
+    WorkingCopies.clear_abandoned(catalog.directory)  # scratch of an index run that was killed
     return catalog
 
 
@@ -166,14 +173,22 @@ def cmd_index(args) -> int:
 
 
 def cmd_pairs(args) -> int:
+    from .core.products import pair_products
     from .core.review import list_pairs
 
     with open_existing(args) as catalog:
         pairs = list_pairs(catalog, args.min_score)
+        products = pair_products(catalog, pairs) if args.format == "json" else {}
+        if args.format == "json":  # which of the two would stay, and why (core/keeper.py; decodes the pictures)
+            from .core.keeper import pair_keepers
+
+            keepers = pair_keepers(catalog, [p for p in pairs if not args.tier or p.tier == Tier(args.tier)])
     if args.tier:
         pairs = [p for p in pairs if p.tier == Tier(args.tier)]
     if args.format == "json":
-        print(json.dumps([p.as_dict() for p in pairs], indent=2))
+        print(json.dumps([{**p.as_dict(), **products[(p.sha_a, p.sha_b)],
+                           **keepers.get((p.raw_a, p.raw_b), {"keeper": None, "keeper_reason": None})}
+                          for p in pairs], indent=2))
     elif args.format == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -258,7 +273,10 @@ def cmd_undo(args) -> int:
     with open_existing(args) as catalog:
         undone = catalog.undo()
         names = {sha: display_path(raw) for sha, raw in catalog.one_path_per_sha().items()}
-    if not undone:
+    if not undone and catalog.undo_left_alone:
+        print(f"Your latest step was taken back in the history, but its {catalog.undo_left_alone} pair(s) were "
+              "left as they are: someone else has decided them since.")
+    elif not undone:
         print("Nothing to undo: you have made no decision from the command line that is not undone yet.")
     for step in undone:
         a, b = (names.get(step[k], step[k][:12]) for k in ("sha_a", "sha_b"))
@@ -271,6 +289,37 @@ def cmd_keeper(args) -> int:
         picture = find_picture(catalog, args.path)
         catalog.set_keeper(picture["sha256"], picture["path_raw"])
     print(f"Keeper set: {picture['path']}")
+    return 0
+
+
+def cmd_keeper_policy(args) -> int:
+    """Show or set the keeper policy, stored in the catalogue so the window and the command line agree."""
+    from dataclasses import replace
+
+    from .core import keeper
+
+    with open_existing(args) as catalog:
+        policy = keeper.load_policy(catalog)
+        if args.set is not None:
+            order = tuple(n.strip() for n in args.set.split(",") if n.strip())
+            unknown = [n for n in order if n not in keeper.CRITERIA]
+            if unknown or len(set(order)) != len(order):
+                raise FashionSimError(f"--set takes criteria separated by commas, each once, from: "
+                                      f"{', '.join(keeper.CRITERIA)} (not {', '.join(unknown) or 'a repeat'}).")
+            policy = replace(policy, order=order)
+        if args.reference_folder is not None:
+            root = catalog.get_meta("root")
+            policy = replace(policy, reference_folders=tuple(
+                keeper.reference_folder(root, f) for f in args.reference_folder if f.strip()))
+        if args.formats is not None:
+            formats = tuple(keeper.normal_format(f) for f in args.formats.split(",") if f.strip())
+            if not formats:
+                raise FashionSimError("--formats takes file formats separated by commas, e.g. jpeg,png,webp.")
+            policy = replace(policy, formats=formats)
+        changed = args.set is not None or args.reference_folder is not None or args.formats is not None
+        if changed:
+            keeper.save_policy(catalog, policy)
+    print(("Saved. " if changed else "") + keeper.describe(policy))
     return 0
 
 
@@ -307,6 +356,7 @@ def cmd_groups(args) -> int:
         groups = merge_groups(catalog)
     for g in groups:
         print(f"group {g.group_id}: keeper {g.keeper.path}{' (chosen)' if g.keeper_chosen else ''}")
+        print(f"    why: {g.keeper_reason.split(': ', 1)[-1]}")
         for m in g.duplicates:
             print(f"    duplicate {m.path}")
     s = summary(groups)
@@ -315,17 +365,20 @@ def cmd_groups(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .core.export import TargetExists, export_merges
+    from .core.export import TargetExists, write_merge_list
 
     out = Path(args.out)
     with open_existing(args) as catalog:
         try:
-            count = export_merges(catalog, out, args.format, replace=args.force)
+            count, skipped = write_merge_list(catalog, out, args.format, replace=args.force)
         except TargetExists as exc:
             raise FashionSimError(f"{exc} Add --force to replace it.") from exc
         except OSError as exc:
             raise FashionSimError(f"The merge list could not be written to {out}: {exc.strerror or exc}") from exc
     print(f"Wrote {count} approved merges to {out}")
+    if skipped:
+        print(f"Left out {skipped} duplicate{'s' * (skipped != 1)}: a photo shared by two product ids whose removal "
+              "would leave a product without any photo (see: fashionsim metadata show PATH).")
     return 0
 
 
@@ -370,6 +423,90 @@ def cmd_search(args) -> int:
     return 0 if all("error" not in r for r in results) else 1
 
 
+def cmd_check(args) -> int:
+    """Intake check: which pictures of a new shoot the catalogue already has (exit 3), or none (exit 0). Reads the
+    catalogue only; with --add, the shoot is then indexed into it like `fashionsim index`."""
+    from .core.intake import check
+    from .core.scan import check_folder
+
+    shoot = check_folder(Path(args.shoot))  # as typed: absolute, or relative to the current folder
+    with open_existing(args) as catalog:
+        root = catalog.get_meta("root")
+        if args.add and not (root and shoot.is_relative_to(Path(root).resolve())):
+            raise FashionSimError(f"{shoot} is not inside the catalogue's folder {root or ''}, so --add cannot index "
+                                  "it: move the shoot into that folder first, then run the check with --add again.")
+        progress = Progress()
+        previous = signal.signal(signal.SIGINT, lambda *_: progress.token.cancel())  # Ctrl-C: stop cleanly
+        try:
+            with TerminalProgress() as view:
+                progress.listener = view
+                report = check(catalog, shoot, progress, args.min_score, args.workers)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        catalog_dir = catalog.directory
+    for message in report.warnings:
+        print(f"fashionsim: {message}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps([item.as_dict() for item in report.items], indent=2))
+    else:
+        for item in report.items:
+            shown = "; ".join(f"{m.path}" + (f" ({m.score:.3f})" if m.tier != Tier.EXACT else "") +
+                              (f" [SKU {', '.join(m.skus)}]" if m.skus else "") for m in item.matches)
+            print(f"{item.status:9}  {item.path}" + (f"  ->  {shown}" if shown else "") +
+                  (f": {item.error}" if item.error else ""))
+    n = report.counts()
+    print(f"{len(report.items)} pictures in {shoot}: {n['exact']} exact copies and {n['duplicate']} edited duplicates "
+          f"of catalogue pictures, {n['new']} new, {n['error']} could not be read (score >= {args.min_score}).",
+          file=sys.stderr if args.format == "json" else sys.stdout)
+    if args.add:
+        cmd_index(argparse.Namespace(folder=root, catalog=str(catalog_dir), workers=args.workers))
+    return 3 if report.matched else 0
+
+
+def cmd_metadata_import(args) -> int:
+    from .core.products import apply_overrides, detect_mapping, import_products, read_table
+
+    table = read_table(Path(args.file))
+    mapping = apply_overrides(detect_mapping(table.headers), args.map, table.headers)
+    print(f"{args.file}: {len(table.rows)} rows, {len(table.headers)} columns. Columns used (change with "
+          "--map FIELD=COLUMN):")
+    for field, column in mapping.columns().items():
+        print(f"  {field:<14} {column or '-'}")
+    mapping.check(table.headers)
+    # Importing may come before the first index run: the rows then wait for their pictures.
+    with Catalog(resolve_catalog_dir(args), root=Path(args.folder) if args.folder else None,
+                 create=not args.dry_run) as catalog:
+        _opened.append(catalog)
+        report = import_products(catalog, table, mapping, dry_run=args.dry_run)
+        counts = catalog.product_counts()
+    print(report.text())
+    print(f"The catalogue holds product data for {counts['pictures']} pictures ({counts['shared']} shared by two or "
+          f"more product ids); {counts['waiting']} rows wait for their pictures.")
+    return 0
+
+
+def cmd_metadata_show(args) -> int:
+    with open_existing(args) as catalog:
+        picture = find_picture(catalog, args.path)
+        infos = catalog.products_of([picture["sha256"]]).get(picture["sha256"], [])
+        shared = picture["sha256"] in catalog.shared_photos()
+    if args.format == "json":
+        print(json.dumps({"path": picture["path"], "sha256": picture["sha256"], "shared_photo": shared,
+                          "products": [i.as_dict() for i in infos]}, indent=2))
+        return 0
+    if not infos:
+        print(f"{picture['path']}: no product data. Import it with: fashionsim metadata import FILE.csv")
+        return 0
+    print(f"{picture['path']} (sha256 {picture['sha256'][:12]}):")
+    for info in infos:
+        facts = "  ".join(f"{k.replace('_', ' ')} {v}" for k, v in info.as_dict().items() if v)
+        print(f"  {facts}  [key {info.image_key} in {Path(info.source or '').name}]")
+    if shared:
+        print("  A shared photo: this picture is used by more than one product id; the merge list never removes a "
+              "product's only photo.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fashionsim", description="Find duplicate product photos in a folder.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -400,6 +537,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("keeper", cmd_keeper, "make this picture the keeper of its merge group")
     p.add_argument("path")
     add("groups", cmd_groups, "show merge groups and what an export would free")
+    p = add("keeper-policy", cmd_keeper_policy, "show or set how the keeper of a merge group is suggested")
+    p.add_argument("--show", action="store_true", help="show the policy (the default)")
+    p.add_argument("--set", metavar="CRITERION,...", help="criteria in order: reference, original, resolution, "
+                                                          "product_data, formats, oldest (left out: not used)")
+    p.add_argument("--reference-folder", nargs="+", action="extend", metavar="FOLDER",
+                   help="folders whose files are never removed (relative to the indexed folder, or absolute; "
+                        "replaces the list, '' clears it)")
+    p.add_argument("--formats", metavar="FORMAT,...", help="preferred file formats, first best (e.g. jpeg,png)")
     p = add("export", cmd_export, "write the approved merge list")
     p.add_argument("--out", required=True)
     p.add_argument("--format", choices=["csv", "json"], default=None)
@@ -412,6 +557,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p = add("check", cmd_check, "intake check: which pictures of a new shoot are already in the catalogue "
+                                "(exit 3 if any, 0 if none)")
+    p.add_argument("shoot", metavar="NEW_FOLDER")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE)
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: 2)")
+    p.add_argument("--add", action="store_true", help="then index the shoot into the catalogue (it must lie inside "
+                                                      "the catalogue's folder)")
+    meta = sub.add_parser("metadata", help="product data from the catalogue system: import a CSV, show a picture's")
+    meta_sub = meta.add_subparsers(dest="metadata_command", required=True)
+    p = meta_sub.add_parser("import", help="attach a product CSV's rows to the pictures they name")
+    p.set_defaults(fn=cmd_metadata_import)
+    p.add_argument("file")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="use COLUMN for FIELD (image_key, product_id, sku, product_group, colour, category, name); "
+                        "an empty COLUMN leaves the field out")
+    p.add_argument("--dry-run", action="store_true", help="show the mapping and what would match; save nothing")
+    p = meta_sub.add_parser("show", help="the product data of an indexed picture")
+    p.set_defaults(fn=cmd_metadata_show)
+    p.add_argument("path")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    for p in meta_sub.choices.values():  # after the sub-command, as for every other command
+        p.add_argument("--catalog", help="catalogue folder (default: per-user data folder)")
+        p.add_argument("--folder", help="the indexed folder whose catalogue to use")
     return parser
 
 

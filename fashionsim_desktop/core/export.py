@@ -14,11 +14,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .errors import FashionSimError
+from .products import add_product_columns, only_photos
 from .review import Group, merge_groups
 from ..store.catalog import Catalog
 
-COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "keeper_uri", "duplicate_path", "duplicate_sha256",
-           "duplicate_uri", "score", "decided_by", "decided_at")
+COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "keeper_uri", "keeper_reason", "duplicate_path",
+           "duplicate_sha256", "duplicate_uri", "score", "decided_by", "decided_at")
+COLUMNS += ("root", "keeper_product_id", "keeper_sku", "duplicate_product_id", "duplicate_sku")  # core/products.py
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run such a cell as a formula
 
 
@@ -34,23 +36,38 @@ class TargetExists(ExportError):
     """The target exists already: it is replaced only when the curator agrees."""
 
 
-def merge_rows(catalog: Catalog) -> list[dict]:
+def merge_list(catalog: Catalog) -> tuple[list[dict], int]:
+    """The merge list's rows, and how many duplicates were left out because removing them would leave a product
+    without any photo (a shared photo: one content used by two product ids)."""
     decisions = catalog.decisions()
     root = catalog.get_meta("root")
     rows = []
-    for group in merge_groups(catalog):
+    groups = merge_groups(catalog)
+    keep = only_photos(catalog, [(d.path_raw, d.sha256) for g in groups for d in g.duplicates])
+    for group in groups:
         for dup in group.duplicates:
+            if dup.path_raw in keep:
+                continue
             key = tuple(sorted((dup.sha256, group.keeper.sha256)))
             decided = decisions.get(key) or _any_decision(decisions, dup.sha256)
             rows.append({
                 "group_id": group.group_id, "keeper_path": group.keeper.path,
                 "keeper_sha256": group.keeper.sha256, "keeper_uri": file_uri(root, group.keeper.path_raw),
+                "keeper_reason": group.keeper_reason,  # why this one stays, in plain words (core/keeper.py)
                 "duplicate_path": dup.path, "duplicate_sha256": dup.sha256,
                 "duplicate_uri": file_uri(root, dup.path_raw), "score": round(group.scores.get(dup.sha256, 1.0), 4),
                 "decided_by": decided.get("by") if decided else None,
                 "decided_at": _iso(decided.get("at")) if decided else None,
             })
-    return rows
+    add_product_columns(catalog, rows)
+    for row in rows:
+        row["root"] = root  # the indexed folder the paths are relative to
+    return rows, len(keep)
+
+
+def merge_rows(catalog: Catalog) -> list[dict]:
+    """The merge list's rows (see merge_list)."""
+    return merge_list(catalog)[0]
 
 
 def file_uri(root: str | None, path_raw: bytes) -> str | None:
@@ -71,9 +88,9 @@ def _iso(ts: float | None) -> str | None:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat(timespec="seconds") if ts else None
 
 
-def render(rows: list[dict], fmt: str) -> str:
+def render(rows: list[dict], fmt: str, skipped_shared: int = 0) -> str:
     if fmt == "json":
-        return json.dumps({"merges": rows, "count": len(rows)}, indent=2) + "\n"
+        return json.dumps({"merges": rows, "count": len(rows), "skipped_shared": skipped_shared}, indent=2) + "\n"
     buf = io.StringIO()
     # RFC 4180 line ends: with "\n" alone, a carriage return in a file name went unquoted and split the row.
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
@@ -158,11 +175,16 @@ def write_atomically(path: Path, text: str) -> None:
 
 def export_merges(catalog: Catalog, out: Path, fmt: str | None = None, replace: bool = False) -> int:
     """Write the merge list to `out`; raises TargetRefused, TargetExists (unless `replace`) or ExportError."""
+    return write_merge_list(catalog, out, fmt, replace)[0]
+
+
+def write_merge_list(catalog: Catalog, out: Path, fmt: str | None = None, replace: bool = False) -> tuple[int, int]:
+    """export_merges, returning (rows written, shared-photo duplicates left out)."""
     fmt = fmt or ("json" if str(out).lower().endswith(".json") else "csv")
     target = check_target(catalog, out, replace)
-    rows = merge_rows(catalog)
-    write_atomically(target, render(rows, fmt))
-    return len(rows)
+    rows, skipped = merge_list(catalog)
+    write_atomically(target, render(rows, fmt, skipped))
+    return len(rows), skipped
 
 
 def summary(groups: list[Group]) -> dict:

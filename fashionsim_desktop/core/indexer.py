@@ -19,6 +19,7 @@ from .pool import default_workers, run_chunks
 from .progress import Progress
 from .scan import Found, Problem, check_folder, sha256_file, walk
 from .workcopies import WorkingCopies
+from .errors import CatalogError
 from ..store.catalog import Catalog, raw_to_path, storage_error
 
 FEATURE_CHUNK = 16
@@ -53,6 +54,9 @@ class Indexer:
     def run(self, progress: Optional[Progress] = None) -> IndexReport:
         progress = progress or Progress()
         report = IndexReport()
+        if not self.working_copies.claim():
+            raise CatalogError(f"The catalogue {self.catalog.directory} is being indexed by another FashionSim "
+                               "window or command. Wait for it to finish, then try again.")
         try:
             for name, phase in (("scan", self._scan), ("checksum", self._checksum), ("features", self._features),
                                 ("index", self._build_index), ("pairs", self._verify_pairs)):
@@ -64,9 +68,11 @@ class Indexer:
                 report.seconds[name] = round(time.perf_counter() - start, 3)
         finally:
             self.working_copies.clear()  # scratch for this run only, also after a cancel or an error
+            self.working_copies.release()
         report.errors = len(self.catalog.file_errors())
         self.catalog.set_meta("model_id", self.model_id)
         self.catalog.set_meta("last_indexed", str(time.time()))
+        self.catalog.match_waiting_products()  # product rows imported before their pictures were indexed
         return report
 
     # -- phases ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 One SQLite file per indexed folder (WAL, synchronous=FULL so a committed decision survives a power cut).
 Content-keyed design: `files` maps a relative path (its raw bytes are the identity) to its sha256; everything
-learned about a picture (`images`, `verified`, `decisions`) is keyed by sha256, so renames, moves and rescans
+learned about a picture (`images`, `verified`, `decisions`, `products`) is keyed by sha256, so renames, moves and rescans
 keep it. Every decision step also goes to the append-only decision journal (store/journal.py), from which
 decisions the database lost are applied again.
 
@@ -27,9 +27,10 @@ import numpy as np
 import sqlite_utils
 
 from ..core.errors import CatalogError
+from ..core.products import ProductInfo, match_waiting
 from .journal import DecisionJournal
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "catalog.sqlite"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SESSIONS_DIR = "open-sessions"  # one marker per open connection; a marker of a dead process = unclean shutdown
@@ -120,6 +121,7 @@ class Catalog:
         self.journal = DecisionJournal(self.directory)
         self.warnings: list[str] = []  # things the curator should hear about, said once by the CLI or window
         self.recovered_steps = 0  # journal steps applied again at open because the database had lost them
+        self.undo_left_alone = 0  # pairs the last undo did not touch: someone else decided them since
         self._marker: Optional[Path] = None
         if not self.path.exists() and not create:
             raise CatalogError(f"There is no catalogue in {self.directory}. Index the folder first: "
@@ -145,8 +147,8 @@ class Catalog:
             self._check(full=unclean)
             self._migrate()
             self._mark_open()
-            if root is not None:
-                self.set_meta("root", str(Path(root).resolve()))
+            if root is not None and self.get_meta("root") != str(Path(root).resolve()):
+                self.set_meta("root", str(Path(root).resolve()))  # written only when new: others poll changes
             self._sync_journal()
         except sqlite3.Error as exc:
             self._close_quietly()
@@ -169,6 +171,7 @@ class Catalog:
             conn.execute("BEGIN")
             self._schema_v1()
             self._upgrade_to_v2()
+            self._upgrade_to_v3()
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         finally:
@@ -183,12 +186,12 @@ class Catalog:
             tmp.unlink(missing_ok=True)
 
     def _check_header(self) -> None:
-        with open(self.path, "rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-        if not header:
+        """An empty file is damage, never a new catalogue (SQLite itself would take it for an empty database).
+
+        Only stat: opening and closing the database file with anything but SQLite would drop the locks this
+        process's other connections hold on it (POSIX advisory locks belong to the process)."""
+        if self.path.stat().st_size == 0:
             raise damaged_error(self.path, "the file is empty (0 bytes)")
-        if header != SQLITE_HEADER:
-            raise damaged_error(self.path, "the file is not a FashionSim catalogue")
 
     def _check(self, full: bool) -> None:
         """quick_check on every open; the full integrity_check after an unclean shutdown."""
@@ -274,6 +277,10 @@ class Catalog:
             with self.transaction():
                 self._upgrade_to_v2()
                 conn.execute("PRAGMA user_version=2")
+        if version < 3:
+            with self.transaction():
+                self._upgrade_to_v3()
+                conn.execute("PRAGMA user_version=3")
 
     def _schema_v1(self) -> None:
         db = self.db
@@ -319,6 +326,17 @@ class Catalog:
         for column in ("origin TEXT", "before_by TEXT", "before_at FLOAT", "undone_at FLOAT", "undone_by TEXT"):
             db.execute(f"ALTER TABLE decision_log ADD COLUMN {column}")
         db.execute("UPDATE decision_log SET origin=?", [CLI_ORIGIN])
+
+    def _upgrade_to_v3(self) -> None:
+        """Product data from the catalogue system, keyed by picture content (renames keep it); one photo may
+        belong to several products. Rows whose picture is not indexed yet wait under their image key."""
+        # WITHOUT ROWID: rows are stored once, in key order (a picture's products are one range); no other index,
+        # so a new catalogue grows by two pages only. Lookups by product id (export of shared photos) scan.
+        columns = "sku TEXT, product_group TEXT, colour TEXT, category TEXT, name TEXT, source TEXT"
+        self.db.execute(f"CREATE TABLE products (sha256 TEXT NOT NULL, product_id TEXT NOT NULL, {columns}, "
+                        "image_key TEXT, PRIMARY KEY (sha256, product_id)) WITHOUT ROWID")
+        self.db.execute(f"CREATE TABLE products_waiting (image_key TEXT NOT NULL, product_id TEXT NOT NULL, "
+                        f"{columns}, PRIMARY KEY (image_key, product_id)) WITHOUT ROWID")
 
     # -- meta ------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
@@ -521,6 +539,84 @@ class Catalog:
             "SELECT path, path_raw, sha256 FROM files WHERE path=? AND status='ok'", [path]).fetchall())
         return [dict(zip(("path", "path_raw", "sha256"), r)) for r in rows]
 
+    # -- products (core/products.py reads the catalogue system's file and matches image keys) -------------------
+    _PRODUCT_VALUES = ("sku", "product_group", "colour", "category", "name", "source")
+    _PRODUCT_ROW = "sha256, product_id, sku, product_group, colour, category, name, image_key, source"  # ProductInfo
+
+    def save_products(self, matched: list[dict], waiting: list[dict]) -> None:
+        """Product records in one transaction: `matched` onto their pictures (sha256), `waiting` under their image
+        key. A value known before is kept where the new record's cell is empty."""
+        keep = ", ".join(f"{c}=coalesce(excluded.{c}, {c})" for c in self._PRODUCT_VALUES)
+        values = ", ".join(f":{c}" for c in self._PRODUCT_VALUES)
+        with self.transaction():
+            self.db.conn.executemany(
+                f"INSERT INTO products (sha256, product_id, image_key, {', '.join(self._PRODUCT_VALUES)}) "
+                f"VALUES (:sha256, :product_id, :image_key, {values}) "
+                f"ON CONFLICT (sha256, product_id) DO UPDATE SET image_key=excluded.image_key, {keep}", matched)
+            self.db.conn.executemany("DELETE FROM products_waiting WHERE image_key=? AND product_id=?",
+                                     [(r["image_key"], r["product_id"]) for r in matched])
+            self.db.conn.executemany(
+                f"INSERT INTO products_waiting (image_key, product_id, {', '.join(self._PRODUCT_VALUES)}) "
+                f"VALUES (:image_key, :product_id, {values}) "
+                f"ON CONFLICT (image_key, product_id) DO UPDATE SET {keep}", waiting)
+
+    def match_waiting_products(self) -> int:
+        """Attach waiting product rows whose image key names a file indexed since (end of every index run);
+        returns how many (picture, product) rows were attached. One query when nothing waits."""
+        cols = ("image_key", "product_id") + self._PRODUCT_VALUES
+        waiting = self._run(lambda: self.db.execute(f"SELECT {', '.join(cols)} FROM products_waiting").fetchall())
+        if not waiting:
+            return 0
+        matched = match_waiting([dict(zip(cols, r)) for r in waiting], self.present_file_keys())
+        if matched:
+            self.save_products(matched, [])
+        return len(matched)
+
+    def present_file_keys(self) -> list[tuple[str, str]]:
+        """(relative path as text, sha256) of every indexed file on disk: what image keys are matched against
+        (a key in a text file can only name a path that is text)."""
+        return self._run(lambda: self.db.execute("SELECT path, sha256 FROM files WHERE status='ok'").fetchall())
+
+    def files_of_shas(self, shas: Iterable[str]) -> dict[str, list[bytes]]:
+        """sha256 -> raw relative paths of the present files with that content."""
+        out: dict[str, list[bytes]] = {}
+        for chunk in _chunks(shas):
+            sql = (f"SELECT sha256, path_raw FROM files WHERE status='ok' AND sha256 IN ({','.join('?' * len(chunk))}) "
+                   "ORDER BY path_raw")
+            for sha, raw in self._run(lambda: self.db.execute(sql, chunk).fetchall()):
+                out.setdefault(sha, []).append(raw)
+        return out
+
+    def products_of(self, shas: Iterable[str]) -> dict[str, list[ProductInfo]]:
+        """sha256 -> the products that picture belongs to (by product id)."""
+        return self._products_where("sha256", shas)
+
+    def products_with_ids(self, product_ids: Iterable[str]) -> list[ProductInfo]:
+        """Every picture's row of these products."""
+        return [i for infos in self._products_where("product_id", product_ids).values() for i in infos]
+
+    def _products_where(self, column: str, values: Iterable[str]) -> dict[str, list[ProductInfo]]:
+        out: dict[str, list[ProductInfo]] = {}
+        for chunk in _chunks(values):
+            sql = (f"SELECT {self._PRODUCT_ROW} FROM products WHERE {column} IN ({','.join('?' * len(chunk))}) "
+                   "ORDER BY sha256, product_id")
+            for row in self._run(lambda: self.db.execute(sql, chunk).fetchall()):
+                out.setdefault(row[0], []).append(ProductInfo(*row))
+        return out
+
+    def shared_photos(self) -> set[str]:
+        """Contents (sha256) that belong to two or more distinct product ids."""
+        sql = ("SELECT sha256 FROM products WHERE product_id<>'' GROUP BY sha256 "
+               "HAVING count(DISTINCT product_id)>1")
+        return {r[0] for r in self._run(lambda: self.db.execute(sql).fetchall())}
+
+    def product_counts(self) -> dict[str, int]:
+        """pictures with product data, their (picture, product) rows, rows waiting for pictures, shared photos."""
+        pictures, rows = self._run(lambda: self.db.execute(
+            "SELECT count(DISTINCT sha256), count(*) FROM products").fetchone())
+        waiting = self._run(lambda: self.db.execute("SELECT count(*) FROM products_waiting").fetchone()[0])
+        return {"pictures": pictures, "rows": rows, "waiting": waiting, "shared": len(self.shared_photos())}
+
     # -- decisions -------------------------------------------------------------------------------
     # Every change of a decision or keeper is one journal entry ("step"), written before the database change
     # and applied to the database by the same code that replays the journal (_apply_step).
@@ -579,7 +675,9 @@ class Catalog:
 
         entry = self._write_step(step)
         if entry is None:
+            self.undo_left_alone = 0
             return []
+        self.undo_left_alone = sum(1 for i in entry["items"] if i["changed_since"])
         return [{"sha_a": i["a"], "sha_b": i["b"], "undone": i["undone"], "restored": i["restore"]}
                 for i in entry["items"] if not i["changed_since"]]
 
@@ -759,6 +857,13 @@ class _Transaction:
         if isinstance(exc, sqlite3.Error):
             raise _friendly(exc, self.catalog.path) from exc
         return False
+
+
+def _chunks(values: Iterable, size: int = 500) -> Iterable[list]:
+    """Lists of at most `size` values: SQLite limits the parameters of one statement."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _parse_evidence(text) -> Optional[dict]:
