@@ -97,7 +97,9 @@ def test_workers_die_with_a_killed_indexer(tmp_path, isolated_home, model_path):
         while len(spawn_workers(descendants(indexer.pid))) < 2:
             assert indexer.poll() is None and time.monotonic() < deadline, "the indexer never started 2 workers"
             time.sleep(0.05)
-        time.sleep(1.0)  # the workers are loading the model or computing features
+        copies = tmp_path / "cat" / "working-copies"
+        while not any(copies.glob("*/*.npy")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the workers are loading the model, then leave their first working copies
         children = descendants(indexer.pid)
         assert len(spawn_workers(children)) >= 2, "the workers finished before the kill: use more pictures"
         indexer.send_signal(signal.SIGKILL)  # the parent only
@@ -110,6 +112,27 @@ def test_workers_die_with_a_killed_indexer(tmp_path, isolated_home, model_path):
         for pid in alive(children):
             os.kill(pid, signal.SIGKILL)  # today's orphans must not outlive the test
     assert not left, f"{len(left)} of {len(children)} child processes outlived the killed indexer by 5 s"
+    # The scratch copies the killed run left go with the next command that opens the catalogue.
+    assert copies.exists()
+    ok(cli("errors", "--catalog", tmp_path / "cat", home=isolated_home))
+    assert not copies.exists()
+
+
+def test_a_second_index_run_on_the_same_catalogue_is_refused_while_one_runs(tmp_path, isolated_home, model_path):
+    from fashionsim_desktop.core.workcopies import WorkingCopies
+
+    folder = real_folder(tmp_path / "photos", 3)
+    ok(cli("index", folder, "--catalog", tmp_path / "cat", home=isolated_home))
+    running = WorkingCopies.beside(tmp_path / "cat")
+    assert running.claim()  # what a live index run holds for its whole length
+    try:
+        (running.directory / "ab").mkdir(parents=True)
+        second = cli("index", folder, "--catalog", tmp_path / "cat", home=isolated_home)
+        assert second.returncode == 1 and "being indexed by another" in second.stderr
+        ok(cli("errors", "--catalog", tmp_path / "cat", home=isolated_home))
+        assert running.directory.exists()  # a live run's copies are never cleared under it
+    finally:
+        running.release()
 
 
 # -- 2. huge files, pipes and devices are refused, never read ------------------------------------------

@@ -7,10 +7,13 @@ decoding. The copy is the decoded array itself, so the evidence is the same eith
 
 It is scratch space, never a source of truth: cleared when an index run starts and when its pairs are done,
 bounded (pictures past the budget are decoded again in verification), and any failure to write or read a
-copy (full disk, a file cut short) falls back to decoding the picture.
+copy (full disk, a file cut short) falls back to decoding the picture. An index run holds a lock on it for its
+whole length (an flock, released by the OS however the process ends), so the copies a killed run left behind
+are removed by the next command that opens the catalogue (`clear_abandoned`), and two runs never share them.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from contextlib import suppress
@@ -22,6 +25,7 @@ import numpy as np
 from .imaging import WORK_SIZE
 
 DIRECTORY_NAME = "working-copies"
+LOCK_NAME = "working-copies.lock"
 BUDGET_BYTES = 2 << 30  # at most 2 GiB (about 16,000 packshots) ...
 FREE_SPACE_SHARE = 4  # ... and at most a quarter of the disk's free space
 BYTES_PER_PICTURE = WORK_SIZE * WORK_SIZE * 3  # the most a working copy can take (RGB, long side WORK_SIZE)
@@ -32,10 +36,42 @@ class WorkingCopies:
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
+        self._lock_fd: Optional[int] = None
 
     @classmethod
     def beside(cls, catalog_directory: Path) -> "WorkingCopies":
         return cls(Path(catalog_directory) / DIRECTORY_NAME)
+
+    @classmethod
+    def clear_abandoned(cls, catalog_directory: Path) -> bool:
+        """Remove the copies a crashed run left, unless a run is using them now; True if any were removed."""
+        copies = cls.beside(catalog_directory)
+        if not copies.directory.exists() or not copies.claim():
+            return False
+        try:
+            copies.clear()
+        finally:
+            copies.release()
+        return True
+
+    def claim(self) -> bool:
+        """Take the run's lock; False when another live run holds it."""
+        try:
+            fd = os.open(self.directory.parent / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return True  # a folder we cannot write in holds no copies to protect
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = None
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
