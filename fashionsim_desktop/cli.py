@@ -273,10 +273,14 @@ def cmd_undo(args) -> int:
     with open_existing(args) as catalog:
         undone = catalog.undo()
         names = {sha: display_path(raw) for sha, raw in catalog.one_path_per_sha().items()}
-    if not undone and catalog.undo_left_alone:
+    for sha in catalog.undone_keepers:
+        print(f"Undone: keeper choice for {names.get(sha, sha[:12])}")
+    if undone or catalog.undone_keepers:
+        pass
+    elif catalog.undo_left_alone:
         print(f"Your latest step was taken back in the history, but its {catalog.undo_left_alone} pair(s) were "
               "left as they are: someone else has decided them since.")
-    elif not undone:
+    else:
         print("Nothing to undo: you have made no decision from the command line that is not undone yet.")
     for step in undone:
         a, b = (names.get(step[k], step[k][:12]) for k in ("sha_a", "sha_b"))

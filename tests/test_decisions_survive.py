@@ -223,3 +223,20 @@ def test_a_catalogue_of_the_previous_schema_is_migrated_with_a_backup(tmp_path):
     assert (directory / f"{DB_NAME}.v1-backup").exists()
     steps = [entry for _, entry in DecisionJournal(directory).entries()]
     assert steps[0]["op"] == "snapshot" and steps[0]["decisions"] == [["aa", "bb", "merge", "curator", 1.5]]
+
+
+def test_keeper_choices_are_steps_undone_like_decisions_and_rebuilt_from_the_journal(indexed, isolated_home):
+    _, catalog_dir = indexed
+    a, b, c = shas_of(catalog_dir, 3)
+    with Catalog(catalog_dir) as catalog:
+        catalog.set_keeper(a)
+        first = catalog.keepers()[a]
+        assert catalog.set_keepers([(a, None), (b, b"some/file.jpg"), (c, None)]) == 3  # one step
+        assert catalog.keeper_files() == {b: b"some/file.jpg"}
+        assert catalog.undo() == [] and sorted(catalog.undone_keepers) == sorted([a, b, c])
+        assert catalog.keepers() == {a: first}  # the earlier choice comes back as it was
+        assert catalog.decision_history() == []  # keeper steps are not pair decisions
+    out = run("undo", "--catalog", catalog_dir, home=isolated_home).stdout
+    assert "Undone: keeper choice" in out
+    with Catalog(catalog_dir) as catalog:
+        assert catalog.keepers() == {}

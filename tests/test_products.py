@@ -15,7 +15,7 @@ from PIL import Image
 from fashionsim_desktop.core.indexer import Indexer
 from fashionsim_desktop.core.products import (Mapping, ProductDataError, apply_overrides, detect_mapping,
                                               import_products, read_headers, read_table)
-from fashionsim_desktop.store.catalog import DB_NAME, Catalog
+from fashionsim_desktop.store.catalog import DB_NAME, SCHEMA_VERSION, Catalog
 
 from .conftest import SHARED, some_hm_images
 from .test_cli import run
@@ -236,11 +236,12 @@ def test_a_schema_2_catalogue_is_upgraded_with_a_backup(tmp_path):
     directory = tmp_path / "old"
     with Catalog(directory) as catalog:
         catalog.decide("aa", "bb", "merge")
-    conn = sqlite3.connect(directory / DB_NAME)  # back to schema 2 exactly: schema 3 only added these tables
-    conn.executescript("DROP TABLE products; DROP TABLE products_waiting; PRAGMA user_version=2;")
+    conn = sqlite3.connect(directory / DB_NAME)  # back to schema 2 exactly: schemas 3 and 4 only added these
+    conn.executescript("DROP TABLE products; DROP TABLE products_waiting; ALTER TABLE decision_log DROP COLUMN kind; "
+                       "PRAGMA user_version=2;")
     conn.close()
     with Catalog(directory) as catalog:
-        assert catalog.db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert catalog.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert catalog.decisions()[("aa", "bb")]["decision"] == "merge"
         assert import_products(catalog, STYLES).waiting_rows == 3195
         assert catalog.product_counts()["waiting"] == 3195

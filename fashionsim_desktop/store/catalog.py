@@ -30,7 +30,7 @@ from ..core.errors import CatalogError
 from ..core.products import ProductInfo, match_waiting
 from .journal import DecisionJournal
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "catalog.sqlite"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SESSIONS_DIR = "open-sessions"  # one marker per open connection; a marker of a dead process = unclean shutdown
@@ -122,6 +122,7 @@ class Catalog:
         self.warnings: list[str] = []  # things the curator should hear about, said once by the CLI or window
         self.recovered_steps = 0  # journal steps applied again at open because the database had lost them
         self.undo_left_alone = 0  # pairs the last undo did not touch: someone else decided them since
+        self.undone_keepers: list[str] = []  # pictures whose keeper choice the last undo took back
         self._marker: Optional[Path] = None
         if not self.path.exists() and not create:
             raise CatalogError(f"There is no catalogue in {self.directory}. Index the folder first: "
@@ -172,6 +173,7 @@ class Catalog:
             self._schema_v1()
             self._upgrade_to_v2()
             self._upgrade_to_v3()
+            self._upgrade_to_v4()
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         finally:
@@ -281,6 +283,10 @@ class Catalog:
             with self.transaction():
                 self._upgrade_to_v3()
                 conn.execute("PRAGMA user_version=3")
+        if version < 4:
+            with self.transaction():
+                self._upgrade_to_v4()
+                conn.execute("PRAGMA user_version=4")
 
     def _schema_v1(self) -> None:
         db = self.db
@@ -337,6 +343,11 @@ class Catalog:
                         "image_key TEXT, PRIMARY KEY (sha256, product_id)) WITHOUT ROWID")
         self.db.execute(f"CREATE TABLE products_waiting (image_key TEXT NOT NULL, product_id TEXT NOT NULL, "
                         f"{columns}, PRIMARY KEY (image_key, product_id)) WITHOUT ROWID")
+
+    def _upgrade_to_v4(self) -> None:
+        """Keeper choices are curator steps like decisions: logged (kind 'keeper', sha_b empty, before/after the
+        keeper rows as JSON), undoable, and several of them one step (the keeper policy applied to every group)."""
+        self.db.execute("ALTER TABLE decision_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'decision'")
 
     # -- meta ------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: Optional[str] = None) -> Optional[str]:
@@ -657,7 +668,8 @@ class Catalog:
 
     def undo(self) -> list[dict]:
         """Take back the newest step not yet undone that this user made through this origin (this window, or
-        the command line); returns what changed. A pair someone else has decided since is left as it is."""
+        the command line); returns the pair decisions it changed (`undone_keepers` names the pictures whose
+        keeper choice it took back). A pair or keeper someone else has changed since is left as it is."""
 
         def step() -> Optional[dict]:
             row = self.db.execute("SELECT batch FROM decision_log WHERE undone=0 AND origin=? AND by=? "
@@ -665,27 +677,48 @@ class Catalog:
             if row is None:
                 return None
             items = []
-            for a, b, before, after, before_by, before_at in self.db.execute(
-                    "SELECT sha_a, sha_b, before, after, before_by, before_at FROM decision_log "
+            for kind, a, b, before, after, before_by, before_at in self.db.execute(
+                    "SELECT kind, sha_a, sha_b, before, after, before_by, before_at FROM decision_log "
                     "WHERE batch=? AND undone=0 ORDER BY id DESC", [row[0]]).fetchall():
+                if kind == "keeper":
+                    items.append({"kind": "keeper", "sha256": a, "undone": after, "restore": before,
+                                  "changed_since": self._keeper_row(a) != after})
+                    continue
                 now = self.db.execute("SELECT decision FROM decisions WHERE sha_a=? AND sha_b=?", [a, b]).fetchone()
                 items.append({"a": a, "b": b, "undone": after, "restore": before, "restore_by": before_by,
                               "restore_at": before_at, "changed_since": (now[0] if now else None) != after})
             return {"op": "undo", "undoes": row[0], "items": items}
 
         entry = self._write_step(step)
-        if entry is None:
-            self.undo_left_alone = 0
-            return []
-        self.undo_left_alone = sum(1 for i in entry["items"] if i["changed_since"])
+        items = entry["items"] if entry else []
+        self.undo_left_alone = sum(1 for i in items if i["changed_since"])
+        self.undone_keepers = [i["sha256"] for i in items if i.get("kind") == "keeper" and not i["changed_since"]]
         return [{"sha_a": i["a"], "sha_b": i["b"], "undone": i["undone"], "restored": i["restore"]}
-                for i in entry["items"] if not i["changed_since"]]
+                for i in items if i.get("kind") != "keeper" and not i["changed_since"]]
 
     def set_keeper(self, sha256: str, path_raw: Optional[bytes] = None) -> None:
         """The curator's keeper for the merge group holding this picture; `path_raw` picks one file among its
         byte copies (the others are then duplicates of it)."""
-        self._write_step(lambda: {"op": "keeper", "sha256": sha256,
-                                  "path_raw": path_raw.hex() if path_raw is not None else None})
+        self.set_keepers([(sha256, path_raw)])
+
+    def set_keepers(self, choices: Iterable[tuple[str, Optional[bytes]]]) -> int:
+        """Several keeper choices as one undo step (e.g. the keeper policy applied to every group)."""
+        choices = list(choices)
+
+        def step() -> Optional[dict]:
+            items = [{"sha256": sha, "path_raw": raw.hex() if raw is not None else None, "before": self._keeper_row(sha)}
+                     for sha, raw in choices]
+            return {"op": "keeper", "batch": self._next_batch(), "items": items} if items else None
+
+        entry = self._write_step(step)
+        return len(entry["items"]) if entry else 0
+
+    def _keeper_row(self, sha256: str) -> Optional[str]:
+        """A keeper choice as the text the decision history keeps: JSON [chosen_at, chosen_by, path_raw hex]."""
+        row = self.db.execute("SELECT chosen_at, chosen_by, path_raw FROM keepers WHERE sha256=?", [sha256]).fetchone()
+        if row is None:
+            return None
+        return json.dumps([row[0], row[1], row[2].hex() if row[2] is not None else None])
 
     def keepers(self) -> dict[str, float]:
         return dict(self._run(lambda: self.db.execute("SELECT sha256, chosen_at FROM keepers").fetchall()))
@@ -699,7 +732,7 @@ class Catalog:
         cols = ("batch", "sha_a", "sha_b", "before", "after", "at", "by", "origin", "undone", "undone_at",
                 "undone_by")
         rows = self._run(lambda: self.db.execute(
-            f"SELECT {', '.join(cols)} FROM decision_log ORDER BY id").fetchall())
+            f"SELECT {', '.join(cols)} FROM decision_log WHERE kind='decision' ORDER BY id").fetchall())
         return [dict(zip(cols, r)) for r in rows]
 
     # -- the journal -----------------------------------------------------------------------------
@@ -803,6 +836,9 @@ class Catalog:
             for i in entry["items"]:
                 if i["changed_since"]:
                     continue
+                if i.get("kind") == "keeper":
+                    self._restore_keeper(i["sha256"], i["restore"])
+                    continue
                 if i["restore"] is None:
                     db.execute("DELETE FROM decisions WHERE sha_a=? AND sha_b=?", [i["a"], i["b"]])
                 else:  # the earlier decision comes back with who made it and when
@@ -811,9 +847,14 @@ class Catalog:
             db.execute("UPDATE decision_log SET undone=1, undone_at=?, undone_by=? WHERE batch=? AND undone=0",
                        [entry["at"], entry["by"], entry["undoes"]])
         elif op == "keeper":
-            raw = bytes.fromhex(entry["path_raw"]) if entry.get("path_raw") else None
-            db.execute("INSERT OR REPLACE INTO keepers (sha256, chosen_at, chosen_by, path_raw) VALUES (?,?,?,?)",
-                       [entry["sha256"], entry["at"], entry["by"], raw])
+            for i in entry["items"]:
+                raw = bytes.fromhex(i["path_raw"]) if i.get("path_raw") else None
+                db.execute("INSERT OR REPLACE INTO keepers (sha256, chosen_at, chosen_by, path_raw) VALUES (?,?,?,?)",
+                           [i["sha256"], entry["at"], entry["by"], raw])
+                db.execute("INSERT INTO decision_log (batch, sha_a, sha_b, before, after, at, by, undone, origin, kind) "
+                           "VALUES (?,?,'',?,?,?,?,0,?,'keeper')",
+                           [entry["batch"], i["sha256"], i["before"], self._keeper_row(i["sha256"]), entry["at"],
+                            entry["by"], entry["origin"]])
         elif op == "snapshot":
             db.execute("DELETE FROM decisions")
             db.execute("DELETE FROM keepers")
@@ -823,6 +864,14 @@ class Catalog:
                                  for sha, at, by, raw in entry["keepers"]])
             if entry.get("root") and not self.get_meta("root"):
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('root', ?)", [entry["root"]])
+
+    def _restore_keeper(self, sha256: str, row: Optional[str]) -> None:
+        if row is None:
+            self.db.execute("DELETE FROM keepers WHERE sha256=?", [sha256])
+            return
+        at, by, raw = json.loads(row)
+        self.db.execute("INSERT OR REPLACE INTO keepers (sha256, chosen_at, chosen_by, path_raw) VALUES (?,?,?,?)",
+                        [sha256, at, by, bytes.fromhex(raw) if raw else None])
 
     def data_version(self) -> int:
         """Changes when another connection (another window, the CLI) commits: poll it to notice them."""
