@@ -372,6 +372,8 @@ def cmd_export(args) -> int:
     from .core.export import TargetExists, write_merge_list
 
     out = Path(args.out)
+    if args.what != "merges":
+        return _export_catalogue_file(args, out)
     with open_existing(args) as catalog:
         try:
             count, skipped = write_merge_list(catalog, out, args.format, replace=args.force)
@@ -383,6 +385,23 @@ def cmd_export(args) -> int:
     if skipped:
         print(f"Left out {skipped} duplicate{'s' * (skipped != 1)}: a photo shared by two product ids whose removal "
               "would leave a product without any photo (see: fashionsim metadata show PATH).")
+    return 0
+
+
+def _export_catalogue_file(args, out: Path) -> int:
+    """`export --what replace-map|variant-groups`: the files a catalogue system imports beside the merge list."""
+    from .core import catalogue_files
+    from .core.export import TargetExists
+
+    with open_existing(args) as catalog:
+        try:
+            count = catalogue_files.write(catalog, args.what, out, args.format, replace=args.force)
+        except TargetExists as exc:
+            raise FashionSimError(f"{exc} Add --force to replace it.") from exc
+        except OSError as exc:
+            raise FashionSimError(f"The {args.what} file could not be written to {out}: {exc.strerror or exc}") from exc
+    what = "replacements (duplicate -> keeper)" if args.what == "replace-map" else "pictures in variant groups"
+    print(f"Wrote {count} {what} to {out}")
     return 0
 
 
@@ -552,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "write the approved merge list")
     p.add_argument("--out", required=True)
     p.add_argument("--format", choices=["csv", "json"], default=None)
+    p.add_argument("--what", choices=["merges", "replace-map", "variant-groups"], default="merges",
+                   help="the merge list (default), the replace map duplicate -> keeper, or the variant groups")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists (never a catalogue file or picture)")
     p = add("errors", cmd_errors, "list files that could not be indexed, with the reason")
     p.add_argument("--format", choices=["table", "json"], default="table")
