@@ -16,10 +16,11 @@ from urllib.parse import quote
 from .errors import FashionSimError
 from .products import add_product_columns, only_photos
 from .review import Group, merge_groups
+from .tiers import Tier
 from ..store.catalog import Catalog
 
 COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "keeper_uri", "keeper_reason", "duplicate_path",
-           "duplicate_sha256", "duplicate_uri", "score", "decided_by", "decided_at")
+           "duplicate_sha256", "duplicate_uri", "tier", "score", "decided_by", "decided_at")
 COLUMNS += ("root", "keeper_product_id", "keeper_sku", "duplicate_product_id", "duplicate_sku")  # core/products.py
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run such a cell as a formula
 
@@ -55,7 +56,9 @@ def merge_list(catalog: Catalog) -> tuple[list[dict], int]:
                 "keeper_sha256": group.keeper.sha256, "keeper_uri": file_uri(root, group.keeper.path_raw),
                 "keeper_reason": group.keeper_reason,  # why this one stays, in plain words (core/keeper.py)
                 "duplicate_path": dup.path, "duplicate_sha256": dup.sha256,
-                "duplicate_uri": file_uri(root, dup.path_raw), "score": round(group.scores.get(dup.sha256, 1.0), 4),
+                "duplicate_uri": file_uri(root, dup.path_raw),
+                "tier": (Tier.EXACT if dup.sha256 == group.keeper.sha256 else Tier.DUPLICATE).value,
+                "score": round(group.scores.get(dup.sha256, 1.0), 4),
                 "decided_by": decided.get("by") if decided else None,
                 "decided_at": _iso(decided.get("at")) if decided else None,
             })
