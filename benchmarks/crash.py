@@ -22,7 +22,8 @@ product finish an interrupted step; then read straight from catalog.sqlite, read
 before it or after it; the model then adopts what is really there. An undo must reverse the newest step not yet
 undone (with steps run at once, any of them), putting that pair back to its value before the step.
 After every kill: PRAGMA integrity_check, the killed process's descendants still alive 5 s later, and scratch
-left behind (working-copies/ while no index runs, *.tmp files, half-written export files). At the end one index
+left behind once the next command (`fashionsim errors`) has opened the catalogue (working-copies/ while no index
+runs, *.tmp files, half-written export files). At the end one index
 run to completion and a last check of every acknowledged decision.
 
 Figures: kills (by kind); decisions_acknowledged (decides that exited 0); decisions_lost (acknowledged values,
@@ -489,6 +490,9 @@ class Benchmark:
                     os.kill(proc[0], signal.SIGKILL)
         if not integrity_ok(self.db):
             self.integrity_failures += 1
+        # Nothing can tidy up after a SIGKILL but the next process: scratch counts as left over when it survives
+        # the curator's next command on the catalogue.
+        self.cli.run("errors", "--catalog", self.catalog)
         self.scratch |= scratch_left(self.catalog, self.out)
 
     def run(self, kills: int, kinds=KINDS) -> None:
