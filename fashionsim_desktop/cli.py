@@ -456,8 +456,8 @@ def cmd_check(args) -> int:
     with open_existing(args) as catalog:
         root = catalog.get_meta("root")
         if args.add and not (root and shoot.is_relative_to(Path(root).resolve())):
-            raise FashionSimError(f"{shoot} is not inside the catalogue's folder {root or ''}, so --add cannot index "
-                                  "it: move the shoot into that folder first, then run the check with --add again.")
+            raise FashionSimError(f"{shoot} is not inside the catalogue's folder ({root or 'not recorded'}), so --add "
+                                  "cannot index it: move the shoot into that folder first, then check it with --add.")
         progress = Progress()
         previous = signal.signal(signal.SIGINT, lambda *_: progress.token.cancel())  # Ctrl-C: stop cleanly
         try:
@@ -478,8 +478,8 @@ def cmd_check(args) -> int:
             print(f"{item.status:9}  {item.path}" + (f"  ->  {shown}" if shown else "") +
                   (f": {item.error}" if item.error else ""))
     n = report.counts()
-    print(f"{len(report.items)} pictures in {shoot}: {n['exact']} exact copies and {n['duplicate']} edited duplicates "
-          f"of catalogue pictures, {n['new']} new, {n['error']} could not be read (score >= {args.min_score}).",
+    print(f"{len(report.items)} pictures in {shoot}: {n['exact']} exact and {n['duplicate']} edited copies of "
+          f"catalogue pictures, {n['new']} new, {n['error']} unreadable (duplicate at score >= {args.min_score}).",
           file=sys.stderr if args.format == "json" else sys.stdout)
     if args.add:
         cmd_index(argparse.Namespace(folder=root, catalog=str(catalog_dir), workers=args.workers))
@@ -563,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("keeper-policy", cmd_keeper_policy, "show or set how the keeper of a merge group is suggested")
     p.add_argument("--show", action="store_true", help="show the policy (the default)")
     p.add_argument("--set", metavar="CRITERION,...", help="criteria in order: reference, original, resolution, "
-                                                          "product_data, formats, oldest (left out: not used)")
+                                                          "product_data, formats, oldest, largest (left out: not "
+                                                          "used)")
     p.add_argument("--reference-folder", nargs="+", action="extend", metavar="FOLDER",
                    help="folders whose files are never removed (relative to the indexed folder, or absolute; "
                         "replaces the list, '' clears it)")
