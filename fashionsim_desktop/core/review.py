@@ -2,7 +2,8 @@
 
 Decisions are keyed by the pair of sha256s, so they follow the pictures through renames and rescans.
 Merge decisions form groups (connected components); each group has one keeper, chosen by the curator or
-suggested: most pixels, then largest file, then oldest file, then path.
+suggested by the keeper policy (core/keeper.py: the original over an edited copy, reference folders, ...), with
+the reason in plain words.
 
 "Keep" (and splitting a picture off a group) is a cannot-link constraint: no merge decision, bulk action,
 threshold change or rescan ever puts two pictures the curator kept apart into one group. "Skip" is remembered
@@ -147,6 +148,7 @@ class Member:
     size: int
     mtime_ns: int
     path_raw: bytes = b""  # relative, exactly as on disk: the file's identity
+    format: str = ""  # as decoded: "JPEG", "PNG", ... (the keeper policy may prefer some)
 
 
 @dataclass
@@ -156,15 +158,21 @@ class Group:
     keeper: Member
     keeper_chosen: bool  # True when the curator chose it, False when suggested
     scores: dict  # sha256 -> best merge score linking it into the group
+    keeper_reason: str = ""  # "keeper a.jpg: the other is a mirrored copy" / "...: chosen by the curator"
 
     @property
     def duplicates(self) -> list[Member]:
         return [m for m in self.members if m is not self.keeper]
 
 
-def suggest_keeper(members: list[Member]) -> Member:
-    """The suggested keeper when the curator chose none: most pixels, then largest file, then oldest."""
-    return min(members, key=lambda m: (-(m.width * m.height), -m.size, m.mtime_ns, m.path, m.path_raw))
+def suggest_keeper(members: list[Member], catalog: Optional[Catalog] = None, has_product_data=None) -> Member:
+    """The suggested keeper when the curator chose none, by the keeper policy (core/keeper.py). With the
+    catalogue, the pictures themselves are compared (which one is the edited copy) under the curator's policy;
+    without it, only the facts the members carry (pixels, format, age) can tell."""
+    from . import keeper  # OpenCV and faiss: loaded when a keeper is asked for, not with every review import
+
+    ctx = keeper.Context.of(catalog, has_product_data) if catalog is not None else None
+    return keeper.choose(members, ctx).keeper
 
 
 def chosen_keeper(members: list[Member], chosen: dict[str, float], chosen_files: dict[str, bytes]) -> Optional[Member]:
@@ -180,15 +188,20 @@ def chosen_keeper(members: list[Member], chosen: dict[str, float], chosen_files:
 
 
 def member_of(f: dict) -> Member:
-    return Member(f["path"], f["sha256"], f["width"], f["height"], f["size"], f["mtime_ns"], f["path_raw"])
+    return Member(f["path"], f["sha256"], f["width"], f["height"], f["size"], f["mtime_ns"], f["path_raw"],
+                  f.get("format") or "")
 
 
-def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scores: bool = True) -> list[Group]:
+def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scores: bool = True,
+                 has_product_data=None) -> list[Group]:
     """Connected components of merge decisions over pictures present on disk.
 
     `files` (catalog.present_files()) may be passed in when the caller already holds them; `with_scores`
     adds each duplicate's best merge score (the export needs it, the window's summary does not).
+    `has_product_data` (a callable or a set of sha256s) lets the keeper policy prefer pictures with product data.
     """
+    from . import keeper
+
     decisions = catalog.decisions()
     files = catalog.present_files() if files is None else files
     by_sha: dict[str, list[dict]] = {}
@@ -211,14 +224,17 @@ def merge_groups(catalog: Catalog, files: Optional[list[dict]] = None, with_scor
     for sha in groups_of.items():
         components.setdefault(groups_of.find(sha), []).append(sha)
     chosen, chosen_files = catalog.keepers(), catalog.keeper_files()
+    ctx = keeper.Context.of(catalog, has_product_data)  # the policy and the folder, read once
     groups = []
     for shas in components.values():
         members = [member_of(f) for sha in sorted(shas) for f in by_sha[sha]]
         if len(members) < 2:
             continue
-        keeper = chosen_keeper(members, chosen, chosen_files)
-        groups.append(Group(0, sorted(members, key=lambda m: (m.path, m.path_raw)), keeper or suggest_keeper(members),
-                            keeper is not None, scores))
+        picked = chosen_keeper(members, chosen, chosen_files)
+        choice = (keeper.KeeperChoice(picked, keeper.chosen_reason(picked), True) if picked is not None
+                  else keeper.choose(members, ctx))
+        groups.append(Group(0, sorted(members, key=lambda m: (m.path, m.path_raw)), choice.keeper, choice.chosen,
+                            scores, choice.reason))
     groups.sort(key=lambda g: g.keeper.path)
     for number, group in enumerate(groups, start=1):
         group.group_id = number
