@@ -307,7 +307,7 @@ def cmd_keeper_policy(args) -> int:
         if args.set is not None:
             order = tuple(n.strip() for n in args.set.split(",") if n.strip())
             unknown = [n for n in order if n not in keeper.CRITERIA]
-            if unknown or len(set(order)) != len(order):
+            if not order or unknown or len(set(order)) != len(order):
                 raise FashionSimError(f"--set takes criteria separated by commas, each once, from: "
                                       f"{', '.join(keeper.CRITERIA)} (not {', '.join(unknown) or 'a repeat'}).")
             policy = replace(policy, order=order)
