@@ -63,7 +63,14 @@ def resolve_catalog_dir(args) -> Path:
         return catalog_dir_for(Path(args.folder))
     last = data_home() / LAST_CATALOG_FILE
     if last.exists():
-        return Path(last.read_text().strip())
+        try:
+            remembered = last.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            remembered = ""
+        if remembered and os.path.isabs(remembered):
+            return Path(remembered)
+        raise FashionSimError(f"The remembered catalogue in {last} cannot be read; choose one with --catalog, or "
+                              "index a folder: fashionsim index FOLDER")
     raise FashionSimError("No catalogue yet. Index a folder first: fashionsim index FOLDER")
 
 
@@ -209,13 +216,18 @@ def find_picture(catalog: Catalog, arg: str) -> dict:
     folder or to the current folder, or an absolute path, in any bytes the file system allows (the argument's
     raw bytes are the file's identity; the printed text is tried last)."""
     raw = os.fsencode(arg)
-    tries = [] if os.path.isabs(raw) else [raw]
     root = catalog.get_meta("root")
+    # A file that exists from here is the file meant, even when the catalogue's folder holds one of that name.
+    here = os.path.isabs(raw) or os.path.lexists(raw)
+    tries = [] if here else [raw]
     if root:
         root_raw = os.fsencode(root)
         for absolute in (os.path.abspath(raw), os.path.realpath(raw)):
             if absolute.startswith(root_raw.rstrip(b"/") + b"/"):
                 tries.append(os.path.relpath(absolute, root_raw))
+    if here and not tries:
+        raise FashionSimError(f"{display_path(raw)} is not in this catalogue's folder ({root or 'unknown'}); "
+                              "choose the catalogue with --catalog or --folder.")
     for candidate in tries:
         found = catalog.present_file(candidate)
         if found:
@@ -245,8 +257,13 @@ def cmd_decide(args) -> int:
         raise FashionSimError("--tier, --min-score and --dry-run go with --all.")
     with open_existing(args) as catalog:
         a, b = find_picture(catalog, args.items[0]), find_picture(catalog, args.items[1])
+        if a["path_raw"] == b["path_raw"]:
+            raise FashionSimError(f"{a['path']} was given twice; a decision is about two pictures.")
         decide(catalog, a["sha256"], b["sha256"], args.items[2])
+        copies = len(catalog.paths_of_sha(a["sha256"])) if a["sha256"] == b["sha256"] else 0
     print(f"Saved: {args.items[2]} {a['path']} <-> {b['path']}")
+    if copies > 2:  # decisions are keyed by content: one covers every byte copy
+        print(f"These are byte copies: the decision covers all {copies} files with this content.")
     return 0
 
 
@@ -265,6 +282,9 @@ def _decide_all(args, decision: str) -> int:
                 print(f"    {p.score:6.3f}  {p.tier.value:9}  {p.path_a}  <->  {p.path_b}")
             return 0
         changed = bulk.apply(catalog, step)
+    if not changed:
+        print("Nothing to decide.")
+        return 0
     print(f"Saved {changed} decisions as one step (fashionsim undo takes them all back).")
     return 0
 
@@ -341,12 +361,15 @@ def cmd_restore(args) -> int:
 
     directory = resolve_catalog_dir(args)
     result = restore_catalog(directory)
+    for message in result["warnings"]:
+        print(f"fashionsim: {message}", file=sys.stderr)
     if not result["rebuilt"]:
         print(f"The catalogue {directory} is not damaged; nothing to rebuild. {result['decisions']} decisions "
               f"({result['recovered_steps']} steps applied from the journal just now).")
         return 0
+    moved = f" The old database files were moved aside: {', '.join(result['moved_aside'])}." if result["moved_aside"] else ""
     print(f"Rebuilt {result['decisions']} decisions and {result['keepers']} keeper choices from the journal "
-          f"({result['recovered_steps']} steps). The damaged files were moved aside: {', '.join(result['moved_aside'])}.")
+          f"({result['recovered_steps']} steps).{moved}")
     print(f"Index the folder again to bring back its pictures: fashionsim index {result['root'] or 'FOLDER'} "
           f"--catalog {directory}")
     return 0

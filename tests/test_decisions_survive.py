@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -240,3 +241,65 @@ def test_keeper_choices_are_steps_undone_like_decisions_and_rebuilt_from_the_jou
     assert "Undone: keeper choice" in out
     with Catalog(catalog_dir) as catalog:
         assert catalog.keepers() == {}
+
+
+def test_a_journal_line_of_the_wrong_shape_is_skipped_and_restore_still_rebuilds(indexed, isolated_home):
+    _, catalog_dir = indexed
+    a, b, c = shas_of(catalog_dir, 3)
+    with Catalog(catalog_dir) as catalog:
+        catalog.decide(a, b, "merge")
+        catalog.decide(a, c, "keep")
+    journal = DecisionJournal(catalog_dir).path
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[-1] = lines[-1].replace(b'"after"', b'"agter"')  # one damaged step, still valid JSON
+    journal.write_bytes(b"".join(lines) + b'{"v":1,"op":"decide","items":[{"a":"x"}]}\n')
+    (catalog_dir / DB_NAME).write_bytes(b"")
+    result = run("restore", "--catalog", catalog_dir, home=isolated_home)
+    assert "Traceback" not in result.stderr and "could not be read and were skipped" in result.stderr
+    assert decisions_in(catalog_dir) == {(a, b): "merge"}
+    assert run("doctor", "--catalog", catalog_dir, home=isolated_home, check=False).returncode in (0, 1)
+
+
+def test_another_catalogues_database_put_in_place_never_costs_this_one_its_decisions(tmp_path, small_catalog_folder,
+                                                                                    isolated_home, model_path):
+    for name in ("a", "b"):
+        run("index", small_catalog_folder, "--catalog", tmp_path / name, home=isolated_home)
+    a, b, c = shas_of(tmp_path / "a", 3)
+    with Catalog(tmp_path / "a") as catalog:
+        catalog.decide(a, b, "merge")
+        catalog.decide(b, c, "keep")
+    with Catalog(tmp_path / "b") as catalog:
+        catalog.decide(a, c, "merge")
+    ours = decisions_in(tmp_path / "a")
+    shutil.copyfile(tmp_path / "b" / DB_NAME, tmp_path / "a" / DB_NAME)
+    result = run("pairs", "--catalog", tmp_path / "a", home=isolated_home, check=False)
+    assert result.returncode == 1 and "belongs to another catalogue" in result.stderr
+    assert "Rebuilt 2 decisions" in run("restore", "--catalog", tmp_path / "a", home=isolated_home).stdout
+    assert decisions_in(tmp_path / "a") == ours
+
+
+def test_restore_rebuilds_a_missing_database_and_one_that_disagrees_with_its_journal(indexed, isolated_home):
+    _, catalog_dir = indexed
+    a, b = shas_of(catalog_dir, 2)
+    with Catalog(catalog_dir) as catalog:
+        catalog.decide(a, b, "merge")
+    conn = sqlite3.connect(catalog_dir / DB_NAME)
+    conn.execute("UPDATE decisions SET decision='keep'")  # changed behind the journal's back
+    conn.commit()
+    conn.close()
+    doctor = run("doctor", "--catalog", catalog_dir, home=isolated_home, check=False)
+    assert doctor.returncode == 1 and "fashionsim restore" in doctor.stdout
+    run("restore", "--catalog", catalog_dir, home=isolated_home)
+    assert decisions_in(catalog_dir) == {(a, b): "merge"}
+    for suffix in ("", "-wal", "-shm"):
+        (catalog_dir / (DB_NAME + suffix)).unlink(missing_ok=True)
+    assert "Rebuilt 1 decisions" in run("restore", "--catalog", catalog_dir, home=isolated_home).stdout
+
+
+def test_doctor_reads_a_catalogue_whose_path_holds_uri_characters(small_catalog_folder, tmp_path, isolated_home,
+                                                                  model_path):
+    odd = tmp_path / "cat#1?x%20"
+    run("index", small_catalog_folder, "--catalog", odd, home=isolated_home)
+    doctor = run("doctor", "--catalog", odd, home=isolated_home)
+    assert "PROBLEM" not in doctor.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["catalogue", "cat#1?x%20"])

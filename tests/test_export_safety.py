@@ -158,10 +158,14 @@ def test_csv_cells_cannot_run_as_formulas_json_keeps_the_text(indexed, tmp_path)
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+    from fashionsim_desktop.core.scan import display_path
+
+    # A tab or carriage return in a name is shown escaped (\x09), which no spreadsheet runs; the others are quoted.
+    texts = [display_path(name.encode()) for name in FORMULA_NAMES]
     shown = {r[c] for r in rows for c in ("keeper_path", "duplicate_path")}
-    assert {"'" + name for name in FORMULA_NAMES} <= shown
+    assert {("'" + t if t.startswith(("=", "+", "-", "@")) else t) for t in texts} <= shown
     merges = json.loads((tmp_path / "m.json").read_text())["merges"]
-    assert set(FORMULA_NAMES) <= {m[c] for m in merges for c in ("keeper_path", "duplicate_path")}
+    assert set(texts) <= {m[c] for m in merges for c in ("keeper_path", "duplicate_path")}
 
 
 def test_uris_open_exactly_the_listed_files(indexed, tmp_path):
@@ -289,3 +293,26 @@ def test_export_dialog_asks_once_and_refuses_catalogue_files(qtbot, window, tmp_
     texts = run_export_dialog(window, existing)
     assert sum("replace" in t.lower() for t in texts) == 1, texts  # asked exactly once
     assert existing.read_text().startswith("group_id,") and "Wrote 1 approved merges" in texts[-1]
+
+
+def test_force_never_replaces_a_linked_picture_a_device_or_another_catalogues_file(tmp_path, isolated_home,
+                                                                                  model_path):
+    folder, outside = tmp_path / "photos", tmp_path / "outside"
+    folder.mkdir()
+    outside.mkdir()
+    first, second = some_hm_images(2, skip=60)
+    put(folder, "a.jpg", first)
+    put(outside, "linked.jpg", second)
+    os.symlink(outside / "linked.jpg", folder / "linked.jpg")  # indexed through the link
+    cli("index", folder, "--catalog", tmp_path / "cat", home=isolated_home)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "decisions.journal.jsonl").write_text("{}\n")
+    before = snapshot(outside, tmp_path / "other")
+    for target in (outside / "linked.jpg", fifo, tmp_path / "other" / "decisions.journal.jsonl"):
+        result = cli("export", "--out", target, "--force", "--catalog", tmp_path / "cat", home=isolated_home,
+                     check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert snapshot(outside, tmp_path / "other") == before
+    assert fifo.is_fifo()

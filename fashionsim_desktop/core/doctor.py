@@ -7,15 +7,13 @@ the catalogue read-only.
 """
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import ann
 from .errors import CatalogError
-from ..store.catalog import DB_NAME, SQLITE_HEADER, Catalog, _parse_evidence
+from ..store.catalog import DB_NAME, SQLITE_HEADER, _parse_evidence, replayed_decisions
 from ..store.journal import DecisionJournal
 
 
@@ -36,7 +34,7 @@ def check_catalog(directory: Path) -> list[Finding]:
         reason = "it is empty (0 bytes)" if not header else "it is not a FashionSim catalogue"
         return [Finding(False, f"The catalogue file {path} is damaged: {reason}."), _journal_finding(directory)]
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)  # as_uri escapes '#', '?' and '%' 
         try:
             problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
             decisions = {(a, b): d for a, b, d in conn.execute("SELECT sha_a, sha_b, decision FROM decisions")}
@@ -72,32 +70,29 @@ def _journal_finding(directory: Path) -> Finding:
 
 
 def _compare_with_journal(directory: Path, decisions: dict) -> Finding:
-    journal = DecisionJournal(directory)
-    if not journal.exists():
+    if not DecisionJournal(directory).exists():
         return Finding(False, "There is no decision journal; it is started again the next time the catalogue is "
                               "opened by a command or the window.")
-    scratch = Path(tempfile.mkdtemp(prefix="fashionsim-doctor-"))
     try:
-        shutil.copyfile(journal.path, DecisionJournal(scratch).path)
-        with Catalog(scratch) as replayed:  # the journal alone, applied to an empty catalogue
-            expected = {key: d["decision"] for key, d in replayed.decisions().items()}
+        expected = replayed_decisions(directory)
     except CatalogError as exc:
         return Finding(False, f"The decision journal could not be replayed: {exc}")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     if expected == decisions:
         return Finding(True, f"The decision journal and the catalogue agree on all {len(decisions)} decisions.")
     missing = sum(1 for k, v in expected.items() if decisions.get(k) != v)
     extra = sum(1 for k in decisions if k not in expected)
     return Finding(False, f"The catalogue differs from its decision journal: {missing} decisions in the journal "
-                          f"are missing or different, {extra} are not in the journal. Opening the catalogue with any "
-                          "command applies what the journal holds.")
+                          f"are missing or different, {extra} are not in the journal. `fashionsim restore` rebuilds "
+                          "the decisions from the journal (the database is kept aside).")
 
 
 def _index_finding(directory: Path, meta: dict) -> Finding:
     model_id = meta.get("model_id")
     if not (directory / ann.INDEX_NAME).exists():
         return Finding(True, "There is no search index yet; the next index run builds it.")
+    if not meta.get(ann.FINGERPRINT_KEY):
+        return Finding(True, "The search index was built by an older version without a fingerprint; the next index "
+                             "run or search rebuilds it.")
     index = ann.load(directory, model_id or "", meta.get(ann.FINGERPRINT_KEY))
     if index is None:
         return Finding(False, "The search index does not match what was built (damaged, replaced or from another "

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +24,8 @@ COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "keeper_uri", "keeper_rea
            "duplicate_sha256", "duplicate_uri", "tier", "score", "decided_by", "decided_at")
 COLUMNS += ("root", "keeper_product_id", "keeper_sku", "duplicate_product_id", "duplicate_sku")  # core/products.py
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run such a cell as a formula
+# Never a target, in any folder: another catalogue's files are as precious as this one's.
+CATALOG_FILE_NAMES = ("catalog.sqlite", "decisions.journal.jsonl", "vectors.ann", "vectors.ids.json")
 
 
 class ExportError(FashionSimError):
@@ -124,9 +127,35 @@ def check_target(catalog: Catalog, out: Path, replace: bool = False) -> Path:
         raise TargetRefused(f"{out} is an indexed picture; choose another name for the merge list.")
     if real.is_dir():
         raise ExportError(f"{out} is a folder; choose a file name for the merge list.")
-    if real.exists() and not replace:
-        raise TargetExists(f"{out} already exists.")
+    if real.name in CATALOG_FILE_NAMES or real.name.startswith(CATALOG_FILE_NAMES):
+        raise TargetRefused(f"{out} is named like a FashionSim catalogue file (perhaps another catalogue's); choose "
+                            "another name for the merge list.")
+    if real.exists():
+        if not stat.S_ISREG(real.stat().st_mode):
+            raise TargetRefused(f"{out} is not a regular file (a device, a pipe or a socket); choose a file name "
+                                "for the merge list.")
+        if _links_to_a_picture(catalog, real):
+            raise TargetRefused(f"{out} is an indexed picture (through a link); choose another name for the merge "
+                                "list.")
+        if not replace:
+            raise TargetExists(f"{out} already exists.")
     return real
+
+
+def _links_to_a_picture(catalog: Catalog, real: Path) -> bool:
+    """Whether an existing target is, under another name, a file the catalogue indexed (a picture reached through
+    a link from inside the photo folder). Stats every indexed file: only ever done for a target that exists."""
+    root = catalog.get_meta("root")
+    if not root:
+        return False
+    target = real.stat()
+    for f in catalog.present_files():
+        try:
+            if os.path.samestat(target, os.stat(os.path.join(os.fsencode(root), f["path_raw"]))):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def _is_catalog_file(catalog: Catalog, lexical: Path, real: Path) -> bool:

@@ -41,8 +41,13 @@ def is_image_name(name: bytes) -> bool:
     return os.path.splitext(name)[1].lower().decode("ascii", "ignore") in IMAGE_EXTENSIONS
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {127: "\\x7f"}
+
+
 def display_path(raw: bytes) -> str:
-    return raw.decode("utf-8", "backslashreplace")
+    """Readable text for a path: bytes that are not UTF-8 and control characters (a newline or tab in a name
+    would break a listing line) shown as \\xNN. Display only: the raw bytes stay the file's identity."""
+    return raw.decode("utf-8", "backslashreplace").translate(_CONTROL)
 
 
 def check_folder(folder: Path) -> Path:

@@ -49,7 +49,7 @@ def _friendly(exc: sqlite3.Error, path: Path) -> CatalogError:
     if "locked" in text or "busy" in text:
         return CatalogError(f"The catalogue {path} is in use by another FashionSim window or command. "
                             "Close it, or wait for it to finish, and try again.")
-    if "disk is full" in text or "database or disk is full" in text:
+    if "disk is full" in text or "database or disk is full" in text or ("disk i/o error" in text and _nearly_full(path)):
         return CatalogError(f"The disk holding the catalogue {path} is full. Free some space and try again; "
                             "everything saved so far is kept.")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
@@ -58,6 +58,16 @@ def _friendly(exc: sqlite3.Error, path: Path) -> CatalogError:
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return damaged_error(path, "the database is damaged")
     return CatalogError(f"The catalogue {path} could not be used: {exc}")
+
+
+def _nearly_full(path: Path) -> bool:
+    """SQLite says "disk I/O error" when it cannot even grow its shared-memory file on a full disk."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 def damaged_error(path: Path, reason: str) -> CatalogError:
@@ -544,6 +554,11 @@ class Catalog:
             "SELECT path, path_raw, sha256 FROM files WHERE path_raw=? AND status='ok'", [path_raw]).fetchone())
         return dict(zip(("path", "path_raw", "sha256"), row)) if row else None
 
+    def paths_of_sha(self, sha256: str) -> list[bytes]:
+        """Raw paths of the present files with this content."""
+        return [r[0] for r in self._run(lambda: self.db.execute(
+            "SELECT path_raw FROM files WHERE sha256=? AND status='ok'", [sha256]).fetchall())]
+
     def present_files_shown_as(self, path: str) -> list[dict]:
         """Indexed, present files whose display text is `path` (more than one when names display alike)."""
         rows = self._run(lambda: self.db.execute(
@@ -756,7 +771,8 @@ class Catalog:
                 entry = build()
                 if entry is None:
                     return None
-                entry.update({"at": time.time(), "by": _user(), "origin": self.origin, "root": self.get_meta("root")})
+                entry.update({"at": time.time(), "by": _user(), "origin": self.origin, "root": self.get_meta("root"),
+                              "catalog": self.get_meta("catalog_id")})
                 appended_at = self.journal.size()
                 end = self.journal.append(entry)
                 self._apply_step(entry)
@@ -780,7 +796,18 @@ class Catalog:
             return -1
 
     def _sync_journal(self) -> None:
-        """At open: apply journal steps the database lost, or start a journal where there is none."""
+        """At open: check that the journal is this catalogue's, apply the steps the database lost, or start a
+        journal where there is none."""
+        first = self.journal.first_entry()
+        journal_id = first.get("catalog") if first else None
+        catalog_id = self.get_meta("catalog_id")
+        if catalog_id and journal_id and journal_id != catalog_id:
+            raise damaged_error(self.path, "this database belongs to another catalogue than the decision journal "
+                                           "beside it (copied or moved here?)")
+        if not catalog_id:  # a new database adopts its journal (a rebuild); else it starts its own identity
+            with self.transaction():
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('catalog_id', ?)",
+                                [journal_id or uuid.uuid4().hex])
         if self.journal.size() == self._journal_offset() and self.journal.exists():
             return
         with self.transaction():
@@ -799,11 +826,22 @@ class Catalog:
                           "started again from the decisions in the catalogue.")
             self._set_journal_offset(self.journal.replace_with([self._snapshot()]))
             return
-        applied = 0
+        applied = unreadable = 0
         for end, entry in self.journal.entries(offset):
-            self._apply_step(entry)
-            applied += 1
+            self.db.execute("SAVEPOINT journal_step")
+            try:
+                self._apply_step(entry)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, sqlite3.IntegrityError):
+                # A line damaged into valid JSON of the wrong shape: skipped whole, never half applied.
+                self.db.execute("ROLLBACK TO journal_step")
+                unreadable += 1
+            else:
+                applied += 1
+            self.db.execute("RELEASE journal_step")
         self._set_journal_offset(size)
+        if unreadable:
+            self.warn(f"{unreadable} line{'s' * (unreadable != 1)} of the decision journal could not be read and "
+                      f"{'were' if unreadable != 1 else 'was'} skipped.")
         if applied:
             self.recovered_steps += applied
             steps = f"{applied} decision steps were" if applied != 1 else "1 decision step was"
@@ -815,7 +853,8 @@ class Catalog:
                                     "ORDER BY sha_a, sha_b").fetchall()
         keepers = self.db.execute("SELECT sha256, chosen_at, chosen_by, path_raw FROM keepers").fetchall()
         return {"op": "snapshot", "at": time.time(), "by": _user(), "origin": self.origin,
-                "root": self.get_meta("root"), "decisions": [list(d) for d in decisions],
+                "root": self.get_meta("root"), "catalog": self.get_meta("catalog_id"),
+                "decisions": [list(d) for d in decisions],
                 "keepers": [[sha, at, by, raw.hex() if raw is not None else None] for sha, at, by, raw in keepers]}
 
     def _apply_step(self, entry: dict) -> None:
@@ -928,22 +967,40 @@ def raw_to_path(root: Path, raw: bytes) -> str:
     return os.path.join(os.fspath(root), os.fsdecode(raw))
 
 
-def restore_catalog(directory: Path) -> dict:
-    """Rebuild a damaged catalogue's decisions and keeper choices from its journal.
+def replayed_decisions(directory: Path) -> dict[tuple[str, str], str]:
+    """The decisions the journal alone gives, replayed into a scratch catalogue: what the catalogue should hold."""
+    import shutil
+    import tempfile
 
-    The damaged files are moved aside (never deleted) and a new catalogue replays every journal step; the
+    scratch = Path(tempfile.mkdtemp(prefix="fashionsim-replay-"))
+    try:
+        shutil.copyfile(DecisionJournal(directory).path, DecisionJournal(scratch).path)
+        with Catalog(scratch) as replayed:
+            return {key: d["decision"] for key, d in replayed.decisions().items()}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def restore_catalog(directory: Path) -> dict:
+    """Rebuild a catalogue's decisions and keeper choices from its journal when the database is damaged, missing,
+    or disagrees with the journal.
+
+    The old database files are moved aside (never deleted) and a new catalogue replays every journal step; the
     pictures' features come back with the next index run. Returns what was done, for a message."""
     directory = Path(directory).absolute()
     journal = DecisionJournal(directory)
     if not journal.exists():
         raise CatalogError(f"There is no decision journal in {directory}, so there is nothing to restore from.")
-    try:
-        with Catalog(directory, create=False) as catalog:  # opening applies what the database lost
-            return {"rebuilt": False, "recovered_steps": catalog.recovered_steps,
-                    "decisions": len(catalog.decisions()), "root": catalog.get_meta("root")}
-    except CatalogError as exc:
-        if "damaged" not in str(exc):
-            raise
+    if (directory / DB_NAME).exists():
+        try:
+            with Catalog(directory, create=False) as catalog:  # opening applies what the database lost
+                held = {key: d["decision"] for key, d in catalog.decisions().items()}
+                if held == replayed_decisions(directory):
+                    return {"rebuilt": False, "recovered_steps": catalog.recovered_steps, "decisions": len(held),
+                            "root": catalog.get_meta("root"), "warnings": catalog.warnings}
+        except CatalogError as exc:
+            if "damaged" not in str(exc):
+                raise
     stamp = time.strftime("%Y%m%d-%H%M%S")
     moved = []
     for suffix in ("", "-wal", "-shm"):
@@ -957,4 +1014,5 @@ def restore_catalog(directory: Path) -> dict:
         root = entry.get("root") or root
     with Catalog(directory, root=Path(root) if root else None) as catalog:
         return {"rebuilt": True, "moved_aside": moved, "recovered_steps": catalog.recovered_steps,
-                "decisions": len(catalog.decisions()), "keepers": len(catalog.keepers()), "root": root}
+                "decisions": len(catalog.decisions()), "keepers": len(catalog.keepers()), "root": root,
+                "warnings": catalog.warnings}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -54,7 +55,10 @@ class DecisionJournal:
             pass
 
     def replace_with(self, entries: list[dict]) -> int:
-        """Start the journal afresh with these entries (e.g. one snapshot), atomically; returns its size."""
+        """Start the journal afresh with these entries (e.g. one snapshot), atomically; returns its size. A journal
+        that was there is kept beside it under another name, never destroyed."""
+        if self.size():
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"))
         tmp = self.path.with_name(self.path.name + ".tmp")
         data = b"".join(json.dumps({"v": FORMAT_VERSION, **e}, separators=(",", ":"), sort_keys=True).encode()
                         + b"\n" for e in entries)
@@ -66,6 +70,9 @@ class DecisionJournal:
             os.close(fd)
         os.replace(tmp, self.path)
         return len(data)
+
+    def first_entry(self) -> dict | None:
+        return next((entry for _, entry in self.entries()), None)
 
     def entries(self, start: int = 0) -> Iterator[tuple[int, dict]]:
         """(offset after the line, entry) for every whole, readable line from byte `start` on."""
