@@ -246,7 +246,7 @@ def test_errors_panel_lists_unreadable_files(qtbot, window, small_catalog_folder
     rows = dict(window.errors.model.rows)
     assert rows == {"text.png": "not an image, or an image format FashionSim cannot read",
                     "zero.jpg": "empty file (0 bytes)"}
-    assert window.tabs.tabText(3) == "Unreadable files (2)"
+    assert window.tabs.tabText(window.tabs.indexOf(window.errors)) == "Unreadable files (2)"
     assert window.errors.summary.text().startswith("2 files were unreadable and skipped")
 
 

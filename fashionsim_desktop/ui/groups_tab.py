@@ -1,7 +1,8 @@
 """Groups: the proposed pairs joined into groups, worked through in bulk, with the keeper starred.
 
-A group is a connected set of proposed pairs (pairs marked "keep" split it). "Merge whole group" approves
-every pair in it as one undo step; "Split off" marks the selected picture as different from the rest;
+A group is a connected set of proposed pairs that never joins pictures the curator kept apart (a "keep",
+also one below the current threshold, or a picture split off). "Merge whole group" approves every pair in it
+as one undo step; "Split off" marks the selected picture as different from the rest;
 "Make keeper" chooses which picture the others merge into. The summary shows what an export would do.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSpl
 from ..core.export import summary
 from ..core.review import (KEEP, MERGE, Member, Pair, candidate_groups, chosen_keeper, member_of, merge_groups,
                            suggest_keeper)
-from .models import ThumbnailListModel, thumbnail_grid
+from .models import ThumbnailListModel, product_caption, thumbnail_grid
 
 THUMB = 160
 
@@ -24,6 +25,7 @@ THUMB = 160
 class GroupsTab(QWidget):
     statusMessage = Signal(str)
     findSimilar = Signal(str, str)
+    decided = Signal()  # decisions were made here: the review queue shows them
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -36,8 +38,8 @@ class GroupsTab(QWidget):
         self.group_list = QListView(self)
         self.group_list.setModel(self.group_model)
         self.group_list.selectionModel().currentChanged.connect(lambda *_: self._show_group())
-        self.member_model = ThumbnailListModel(self)
-        self.members = thumbnail_grid(self, self.member_model, THUMB, caption_height=60)
+        self.member_model = ThumbnailListModel(self, THUMB)
+        self.members = thumbnail_grid(self, self.member_model, THUMB, caption_height=78)
 
         self.merge_button = QPushButton("Merge whole group  [G]", self)
         self.split_button = QPushButton("Split off selected  [Del]", self)
@@ -78,7 +80,7 @@ class GroupsTab(QWidget):
     # -- content ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         current = self.group_list.currentIndex().row()
-        self.groups = candidate_groups(self.session.pairs) if self.session else []
+        self.groups = candidate_groups(self.session.pairs, self.session.kept_apart()) if self.session else []
         self.group_model.clear()
         for number, group in enumerate(self.groups, start=1):
             merged = sum(1 for p in group if p.decision == MERGE)
@@ -135,8 +137,10 @@ class GroupsTab(QWidget):
         items = []
         for m in members:
             star = "★ keeper\n" if m.path_raw == keeper else ""  # this file only, not its byte copies
+            product = product_caption(self.session.products.get(m.sha256, []), m.sha256 in self.session.shared)
             items.append({"path": m.path, "path_raw": m.path_raw, "abs_path": self.session.abs_path(m.path_raw),
-                          "sha256": m.sha256, "caption": f"{star}{os.path.basename(m.path)}\n{m.width}×{m.height}"})
+                          "sha256": m.sha256, "caption": f"{star}{os.path.basename(m.path)}\n{m.width}×{m.height}"
+                                                         + (f"\n{product}" if product else "")})
         self.member_model.set_items(items)
         self.session.load_images([i["abs_path"] for i in items], self.member_model.set_thumbnails, max_side=THUMB)
 
@@ -148,10 +152,14 @@ class GroupsTab(QWidget):
         group = self.current_group()
         if not group:
             return
-        todo = [p for p in group if p.decision != MERGE]
-        self.session.decide_many(todo, MERGE)
-        self.statusMessage.emit(f"Merged a group of {len(todo)} pairs (one undo step)")
+        # The core's plan leaves out any pair that would join pictures kept apart (decided since the groups
+        # were drawn, or through merges made elsewhere).
+        plan = self.session.plan_merge(group)
+        changed = self.session.apply_plan(plan)
+        left_out = f"; {plan.kept_apart} left out: they would join pictures kept apart" if plan.kept_apart else ""
+        self.statusMessage.emit(f"Merged a group of {changed} pairs (one undo step){left_out}")
         self.refresh()
+        self.decided.emit()
 
     def split_off(self) -> None:
         group, member = self.current_group(), self.selected_member()
@@ -161,6 +169,7 @@ class GroupsTab(QWidget):
         self.session.decide_many(touching, KEEP)
         self.statusMessage.emit(f"{member['path']} split off: marked different from {len(touching)} pictures")
         self.refresh()
+        self.decided.emit()
 
     def find_similar(self) -> None:
         member = self.selected_member()

@@ -1,4 +1,8 @@
-"""The main window: open a catalogue folder, index it in the background, review, search, export."""
+"""The main window: open a catalogue folder, index it in the background, review, search, browse, import
+product data, decide in bulk, export.
+
+Questions and previews go through `ask(dialog)`: a test sets `answer_hook` to read the real dialog and answer
+it, instead of a modal loop nobody can click in."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +13,7 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
                                QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from ..cli import sample_catalog_folder
@@ -18,10 +22,14 @@ from ..core.export import ExportError, TargetExists, export_merges, summary
 from ..core.indexer import Indexer
 from ..core.review import merge_groups
 from ..core.scan import IMAGE_EXTENSIONS
+from ..core.tiers import Tier
 from ..store.catalog import Catalog
+from .browser_tab import BrowserTab
+from .bulk_dialog import BulkDialog, score_question
 from .errors_tab import ErrorsTab
 from .groups_tab import GroupsTab
 from .images import ImageCache
+from .import_dialog import ImportDialog
 from .progress_panel import ProgressPanel
 from .review_tab import ReviewTab
 from .search_tab import SearchTab
@@ -31,6 +39,7 @@ from .workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
 CHANGE_POLL_MS = 1000  # how often the window looks for commits by other processes (the CLI, another window)
+BULK_MIN_SCORE = 0.9  # offered first when merging duplicates by score: well above the proposal threshold
 
 
 def _is_image_file(path: str) -> bool:
@@ -47,6 +56,8 @@ class MainWindow(QMainWindow):
         self.index_worker: Optional[Worker] = None
         self._seen_version: Optional[int] = None  # the catalogue's data_version the shown data includes
         self._files_seen: dict[bytes, str] = {}
+        self.answer_hook: Optional[Callable[[QWidget], bool]] = None  # tests answer dialogs through it
+        self.import_dialog: Optional[ImportDialog] = None
         self._reset_refresh_state()
         self.setWindowTitle("FashionSim Desktop")
         self.setAcceptDrops(True)
@@ -78,19 +89,22 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.review = ReviewTab(self)
         self.groups = GroupsTab(self)
+        self.browser = BrowserTab(self)
         self.search = SearchTab(self)
         self.errors = ErrorsTab(self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.review, "Review pairs")
         self.tabs.addTab(self.groups, "Groups")
+        self.tabs.addTab(self.browser, "Catalogue")
         self.tabs.addTab(self.search, "Visual search")
         self.tabs.addTab(self.errors, "Unreadable files")
         self.tabs.currentChanged.connect(self._tab_changed)
-        for tab in (self.review, self.groups, self.search):
+        for tab in (self.review, self.groups, self.browser, self.search):
             tab.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        for tab in (self.review, self.groups):
+        for tab in (self.review, self.groups, self.browser):
             tab.findSimilar.connect(self.find_similar)
         self.review.undoRequested.connect(self.undo)
+        self.groups.decided.connect(self.review.show_decisions)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.tabs)
@@ -116,6 +130,9 @@ class MainWindow(QMainWindow):
         self.rescan_action = self._action(file_menu, "&Rescan Folder", "F5", self.start_indexing)
         self.cancel_action = self._action(file_menu, "&Cancel Indexing", "Ctrl+.", self.cancel_indexing)
         file_menu.addSeparator()
+        self.import_action = self._action(file_menu, "&Import Product Data…", "Ctrl+I",
+                                          lambda: self.import_product_data())
+        file_menu.addSeparator()
         self.export_action = self._action(file_menu, "&Export Merge List…", "Ctrl+E", self.export_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Settings…", "Ctrl+,", self.settings_dialog)
@@ -124,6 +141,11 @@ class MainWindow(QMainWindow):
         # Window-wide, so Ctrl+Z works in every tab; it takes back only this window's own steps.
         self.undo_action = self._action(edit_menu, "&Undo Decision", "Ctrl+Z", self.undo)
         self.paste_action = self._action(edit_menu, "&Paste Picture to Search", "Ctrl+V", self.paste)
+        edit_menu.addSeparator()
+        self.merge_exact_action = self._action(edit_menu, "Merge Every &Exact Pair…", None,
+                                               lambda: self.merge_every_exact_pair())
+        self.merge_score_action = self._action(edit_menu, "Merge Every &Duplicate Pair Scoring at Least…", None,
+                                               lambda: self.merge_every_duplicate_pair())
         self._update_actions()
 
     def _action(self, menu, text: str, key: Optional[str], slot) -> QAction:
@@ -145,7 +167,8 @@ class MainWindow(QMainWindow):
         indexing = self.index_worker is not None
         self.rescan_action.setEnabled(self.session is not None and not indexing)
         self.cancel_action.setEnabled(indexing)
-        self.export_action.setEnabled(self.session is not None)
+        for action in (self.export_action, self.import_action, self.merge_exact_action, self.merge_score_action):
+            action.setEnabled(self.session is not None)
 
     # -- opening and indexing ----------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -171,7 +194,7 @@ class MainWindow(QMainWindow):
         self.settings.add_recent(str(self.session.folder))
         self._fill_recent()
         self.setWindowTitle(f"FashionSim Desktop — {self.session.folder}")
-        for tab in (self.review, self.groups, self.search, self.errors):
+        for tab in (self.review, self.groups, self.browser, self.search, self.errors):
             tab.set_session(self.session)
         self._update_error_tab_title()
         self.stack.setCurrentWidget(self.tabs)
@@ -285,6 +308,8 @@ class MainWindow(QMainWindow):
 
     def _apply_refresh(self) -> None:
         self.groups.refresh()  # the review tab follows the session's pairsChanged
+        self.browser.refresh()
+        self.search.refresh_products()
         self.errors.refresh()
         files = self._file_identities()
         if files != self._files_seen:  # pictures changed elsewhere (a CLI index run): reload the search index
@@ -320,9 +345,73 @@ class MainWindow(QMainWindow):
             self.review.show_undone(undone)
             self.groups.refresh()
 
+    # -- bulk decisions --------------------------------------------------------------------------
+    def merge_every_exact_pair(self) -> int:
+        """Edit ▸ Merge Every Exact Pair…: byte-identical copies, previewed, one undo step."""
+        return self._bulk_merge(Tier.EXACT)
+
+    def merge_every_duplicate_pair(self, min_score: Optional[float] = None) -> int:
+        """Edit ▸ Merge Every Duplicate Pair Scoring at Least…: asks for the score, previews, one undo step."""
+        if self.session is None:
+            return 0
+        if min_score is None:
+            question = score_question(self, max(BULK_MIN_SCORE, self.session.min_score))
+            if not self.ask(question):
+                return 0
+            min_score = question.doubleValue()
+        return self._bulk_merge(Tier.DUPLICATE, min_score)
+
+    def _bulk_merge(self, tier: Tier, min_score: Optional[float] = None) -> int:
+        if self.session is None:
+            return 0
+        plan = self.session.plan_merge(tier=tier, min_score=min_score)
+        if not self.ask(BulkDialog(plan, self)):
+            return 0
+        # The session's catalogue has this window's origin: Ctrl+Z here takes the whole step back.
+        changed = self.session.apply_plan(plan)
+        self.review.show_decisions()
+        self.groups.refresh()
+        self.statusBar().showMessage(f"Merged {changed} pairs in one step (Ctrl+Z takes it back).", 10000)
+        return changed
+
+    def ask(self, dialog: QDialog) -> bool:
+        """Show a question or a preview; True when the curator goes ahead."""
+        if self.answer_hook is not None:
+            return bool(self.answer_hook(dialog))
+        result = dialog.exec()
+        if isinstance(dialog, QMessageBox):
+            return dialog.standardButton(dialog.clickedButton()) == QMessageBox.StandardButton.Yes
+        return result == QDialog.DialogCode.Accepted
+
+    # -- product data ----------------------------------------------------------------------------
+    def import_product_data(self, path: Optional[Path] = None) -> Optional[ImportDialog]:
+        """File ▸ Import Product Data…: choose the CSV, check the columns, import in the background. The dialog
+        is window-modal but does not block (it is returned, so a test can drive it)."""
+        if self.session is None:
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Import product data from the catalogue system",
+                                                    str(Path.home()), "Product data (*.csv *.tsv *.txt);;All files (*)")
+            if not chosen:
+                return None
+            path = Path(chosen)
+        if self.import_dialog is not None and not self.import_dialog.importing:
+            self.import_dialog.deleteLater()  # the previous one is done with
+        dialog = ImportDialog(self.session, path, self)
+        dialog.imported.connect(self._product_data_imported)
+        self.import_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _product_data_imported(self, report) -> None:
+        self.statusBar().showMessage(f"Product data: {report.rows} rows read, {report.pictures} pictures matched, "
+                                     f"{report.waiting_rows} rows waiting for their pictures.", 15000)
+        self._refresh_all()  # every view shows the new product data
+
     def _update_error_tab_title(self) -> None:
         count = len(self.errors.model.rows)
-        self.tabs.setTabText(3, f"Unreadable files ({count})" if count else "Unreadable files")
+        self.tabs.setTabText(self.tabs.indexOf(self.errors), f"Unreadable files ({count})" if count
+                             else "Unreadable files")
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.groups and self.session is not None:
@@ -341,12 +430,18 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Nothing to export", "No merges are approved yet. Mark pairs as "
                                     "“Merge” (M) in the review first.")
             return
-        answer = QMessageBox.question(
-            self, "Export the merge list",
-            f"The merge list will hold {s['duplicates']} duplicates in {s['groups']} groups; removing them would "
-            f"free {s['bytes_freed'] / 1e6:.1f} MB.\n\nOnly approved merges are exported. Continue?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        decided, total = self.review.model.counts()
+        skipped = self.review.model.skipped()
+        undecided = total - decided
+        pending = (f"{undecided} of {total} proposed pairs are still undecided"
+                   + (f" ({skipped} of them skipped)" if skipped else "") + ": they are not in the list."
+                   if undecided else f"All {total} proposed pairs are decided.")
+        question = QMessageBox(QMessageBox.Icon.Question, "Export the merge list",
+                               f"The merge list will hold {s['duplicates']} duplicates in {s['groups']} groups; "
+                               f"removing them would free {s['bytes_freed'] / 1e6:.1f} MB.\n\n{pending}\n\n"
+                               "Only approved merges are exported. Continue?",
+                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        if not self.ask(question):
             return
         # Qt's dialog would ask "replace?" before the core can refuse a catalogue file or a picture, so
         # export_to asks instead, once. macOS's panel always asks: there its answer is the consent.

@@ -1,18 +1,80 @@
-"""Item models: plain Python lists behind `QAbstractItemModel`s. No SQL inside data()."""
+"""Item models: plain Python lists behind `QAbstractItemModel`s. No SQL inside data().
+
+Product data (who a picture belongs to) comes from the session's background reload as {sha256: [ProductInfo]};
+the filter proxies and captions only look it up.
+"""
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Optional
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (QAbstractListModel, QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt,
+                            QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListView
 
+from ..core.products import ProductInfo, joined
 from ..core.review import Pair
 
-DECISION_COLOURS = {"merge": QColor(255, 226, 214), "keep": QColor(218, 240, 222)}
+DECISION_COLOURS = {"merge": QColor(255, 226, 214), "keep": QColor(218, 240, 222), "skip": QColor(232, 232, 232)}
 PAIR_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def product_text(infos: list[ProductInfo], field: str) -> str:
+    """One field of a picture's products ("|" between several products), "—" when unknown: two unknowns are
+    alike, an unknown and a value differ (the metadata table highlights differences)."""
+    return joined(getattr(i, field) for i in infos) or "—"
+
+
+def product_caption(infos: list[ProductInfo], shared: bool = False) -> str:
+    """A short line for a thumbnail: the first product id (or SKU) and colour, "+N" for more products."""
+    if not infos:
+        return ""
+    first = infos[0]
+    text = first.product_id or first.sku or first.name or ""
+    if len(infos) > 1:
+        text += f" +{len(infos) - 1}"
+    if first.colour:
+        text += f" · {first.colour}"
+    return text + (" · shared photo" if shared else "")
+
+
+@dataclass
+class ProductFilter:
+    """What the curator narrowed a list to. A picture matches when its folder contains `folder` and one of its
+    products has this category and colour (exact, any case) and an id, group or SKU containing `product`.
+    Plain Python: the proxies call it, tests can too."""
+    category: str = ""
+    colour: str = ""
+    product: str = ""
+    folder: str = ""
+
+    def picture_matches(self, path: str, infos: list[ProductInfo]) -> bool:
+        return self._in_folder(path) and self._has_product(infos)
+
+    def _in_folder(self, path: str) -> bool:
+        return not self.folder or self.folder.casefold() in os.path.dirname(path).casefold()
+
+    def _has_product(self, infos: list[ProductInfo]) -> bool:
+        return not (self.category or self.colour or self.product) or any(self._product_matches(i) for i in infos)
+
+    def _product_matches(self, info: ProductInfo) -> bool:
+        if self.category and (info.category or "").casefold() != self.category.casefold():
+            return False
+        if self.colour and (info.colour or "").casefold() != self.colour.casefold():
+            return False
+        wanted = self.product.strip().casefold()
+        return not wanted or any(wanted in (v or "").casefold() for v in (info.product_id, info.product_group,
+                                                                          info.sku))
+
+    def pair_matches(self, pair: Pair, products: dict[str, list[ProductInfo]]) -> bool:
+        """The folder and the product may each be met by either picture: a copy uploaded to incoming/ usually
+        has no product data of its own, and "product X, folder incoming" must still find it."""
+        return ((self._in_folder(pair.path_a) or self._in_folder(pair.path_b)) and
+                (self._has_product(products.get(pair.sha_a, [])) or self._has_product(products.get(pair.sha_b, []))))
 
 
 class PairTableModel(QAbstractTableModel):
@@ -69,24 +131,40 @@ class PairTableModel(QAbstractTableModel):
         return [i for i, p in enumerate(self.pairs) if p.key == key]
 
     def counts(self) -> tuple[int, int]:
-        decided = sum(1 for p in self.pairs if p.decision)
+        """(merged or kept, all): a skipped pair is not decided."""
+        decided = sum(1 for p in self.pairs if p.decision and p.decision != "skip")
         return decided, len(self.pairs)
+
+    def skipped(self) -> int:
+        return sum(1 for p in self.pairs if p.decision == "skip")
 
 
 class PairFilterProxy(QSortFilterProxyModel):
-    """Filters: kind (exact / near), score range, state (undecided / merge / keep), folder."""
+    """Filters: kind (exact / near), score range, state (undecided / merge / keep / skip), and the product
+    filter (category, colour, product, folder)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.kind = ""  # "" = any
-        self.state = ""  # "", "undecided", "merge", "keep"
+        self.state = ""  # "", "undecided", "merge", "keep", "skip"
         self.min_score = 0.0
         self.max_score = 1.0
-        self.folder = ""
+        self.products_filter = ProductFilter()
+        self.products: dict[str, list[ProductInfo]] = {}  # the session's, by sha256
         self.setSortRole(SORT_ROLE)
 
-    def set_filters(self, kind=None, state=None, min_score=None, max_score=None, folder=None) -> None:
+    @property
+    def folder(self) -> str:
+        return self.products_filter.folder
+
+    def set_filters(self, kind=None, state=None, min_score=None, max_score=None, folder=None,
+                    products_filter: Optional[ProductFilter] = None,
+                    products: Optional[dict[str, list[ProductInfo]]] = None) -> None:
         self.beginFilterChange()
+        if products_filter is not None:
+            self.products_filter = products_filter
+        if products is not None:
+            self.products = products
         if kind is not None:
             self.kind = kind
         if state is not None:
@@ -96,7 +174,7 @@ class PairFilterProxy(QSortFilterProxyModel):
         if max_score is not None:
             self.max_score = max_score
         if folder is not None:
-            self.folder = folder.strip().lower()
+            self.products_filter.folder = folder.strip()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def refilter(self) -> None:
@@ -110,24 +188,30 @@ class PairFilterProxy(QSortFilterProxyModel):
             return False
         if not (self.min_score - 1e-9 <= pair.score <= self.max_score + 1e-9):
             return False
-        if self.state == "undecided" and pair.decision:
+        if self.state == "undecided" and pair.decision:  # a skipped pair is not offered again
             return False
-        if self.state in ("merge", "keep") and pair.decision != self.state:
+        if self.state in ("merge", "keep", "skip") and pair.decision != self.state:
             return False
-        if self.folder and self.folder not in (os.path.dirname(pair.path_a).lower() + "\n" +
-                                               os.path.dirname(pair.path_b).lower()):
-            return False
-        return True
+        return self.products_filter.pair_matches(pair, self.products)
 
 
-class ErrorsModel(QAbstractTableModel):
-    COLUMNS = ("File", "Why it could not be read")
+class RowsModel(QAbstractTableModel):
+    """Read-only rows of text under fixed column titles (previews, error lists)."""
 
-    def __init__(self, parent=None):
+    COLUMNS: tuple[str, ...] = ()
+
+    def __init__(self, parent=None, columns: Optional[tuple[str, ...]] = None):
         super().__init__(parent)
-        self.rows: list[tuple[str, str]] = []
+        if columns is not None:
+            self.COLUMNS = tuple(columns)
+        self.rows: list[tuple[str, ...]] = []
 
-    def set_rows(self, rows: list[tuple[str, str]]) -> None:
+    def set_columns(self, columns: tuple[str, ...]) -> None:
+        self.beginResetModel()
+        self.COLUMNS = tuple(columns)
+        self.endResetModel()
+
+    def set_rows(self, rows: list[tuple[str, ...]]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
         self.endResetModel()
@@ -151,16 +235,24 @@ class ErrorsModel(QAbstractTableModel):
         return None
 
 
+class ErrorsModel(RowsModel):
+    COLUMNS = ("File", "Why it could not be read")
+
+
 class ThumbnailListModel(QAbstractListModel):
     """Pictures with a caption; thumbnails arrive later (set_thumbnail) from a background loader."""
 
     PATH_ROLE = Qt.ItemDataRole.UserRole + 10
     SHA_ROLE = Qt.ItemDataRole.UserRole + 11
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, thumb: int = 0):
         super().__init__(parent)
-        self.items: list[dict] = []  # {"path", "abs_path", "sha256", "caption", "icon"}
+        self.items: list[dict] = []  # {"path", "abs_path", "sha256", "caption", "icon", optional "tooltip"}
         self.placeholder = QIcon()
+        if thumb:  # a grey square until the picture arrives: the cell keeps its layout and shows it is loading
+            blank = QPixmap(thumb * 2 // 3, thumb)
+            blank.fill(QColor(236, 236, 236))
+            self.placeholder = QIcon(blank)
 
     def set_items(self, items: list[dict]) -> None:
         self.beginResetModel()
@@ -179,7 +271,7 @@ class ThumbnailListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return item.get("icon") or self.placeholder
         if role == Qt.ItemDataRole.ToolTipRole:
-            return item["path"]
+            return item.get("tooltip") or item["path"]
         if role == self.PATH_ROLE:
             return item["abs_path"]
         if role == self.SHA_ROLE:
@@ -202,7 +294,107 @@ class ThumbnailListModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-def thumbnail_grid(parent, model: ThumbnailListModel, thumb: int, caption_height: int) -> QListView:
+class PagedThumbnailModel(ThumbnailListModel):
+    """Every picture of a catalogue, handed to the view a page at a time (canFetchMore / fetchMore). A
+    thumbnail is asked for (`thumbnailsWanted`, batched) only when the view paints its cell, and at most
+    `max_icons` are held, so scrolling through 100,000 pictures neither loads nor keeps them all."""
+
+    thumbnailsWanted = Signal(list)  # abs paths
+
+    def __init__(self, parent=None, thumb: int = 0, page_size: int = 200, max_icons: int = 3000):
+        super().__init__(parent, thumb)
+        self.page_size = page_size
+        self.max_icons = max_icons
+        self.shown = 0
+        self._row_of: dict[str, int] = {}
+        self._asked: set[str] = set()
+        self._wanted: list[str] = []
+        self._icons: "OrderedDict[int, None]" = OrderedDict()  # rows holding an icon, oldest first
+
+    def set_items(self, items: list[dict]) -> None:
+        self.beginResetModel()
+        self.items = items
+        self.shown = min(self.page_size, len(items))
+        self._row_of = {item["abs_path"]: row for row, item in enumerate(items)}
+        self._asked, self._wanted = set(), []
+        self._icons.clear()
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else self.shown
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:
+        return not parent.isValid() and self.shown < len(self.items)
+
+    def fetchMore(self, parent=QModelIndex()) -> None:
+        more = min(self.page_size, len(self.items) - self.shown)
+        if parent.isValid() or more <= 0:
+            return
+        self.beginInsertRows(QModelIndex(), self.shown, self.shown + more - 1)
+        self.shown += more
+        self.endInsertRows()
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if (role == Qt.ItemDataRole.DecorationRole and index.isValid() and index.row() < self.shown
+                and self.items[index.row()].get("icon") is None):
+            self._want(self.items[index.row()]["abs_path"])
+        return super().data(index, role)
+
+    def _want(self, abs_path: str) -> None:
+        if abs_path in self._asked:
+            return
+        self._asked.add(abs_path)
+        if not self._wanted:  # one request per round of painting, not one per cell
+            QTimer.singleShot(0, self._ask)
+        self._wanted.append(abs_path)
+
+    def _ask(self) -> None:
+        wanted, self._wanted = self._wanted, []
+        if wanted:
+            self.thumbnailsWanted.emit(wanted)
+
+    def set_thumbnails(self, images: dict) -> None:
+        for abs_path, image in images.items():
+            row = self._row_of.get(abs_path)
+            if row is None or image is None:
+                continue
+            self.set_thumbnail(row, abs_path, image)
+            self._icons[row] = None
+            self._icons.move_to_end(row)
+        while len(self._icons) > self.max_icons:  # forget the oldest: painted again, it is asked for again
+            row, _ = self._icons.popitem(last=False)
+            self.items[row]["icon"] = None
+            self._asked.discard(self.items[row]["abs_path"])
+
+
+class ThumbnailFilterProxy(QSortFilterProxyModel):
+    """The product filter over a thumbnail list (search results, the catalogue browser)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.products_filter = ProductFilter()
+        self.products: dict[str, list[ProductInfo]] = {}
+
+    def set_filter(self, products_filter: Optional[ProductFilter] = None,
+                   products: Optional[dict[str, list[ProductInfo]]] = None) -> None:
+        self.beginFilterChange()
+        if products_filter is not None:
+            self.products_filter = products_filter
+        if products is not None:
+            self.products = products
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def accepts(self, item: dict) -> bool:
+        return self.products_filter.picture_matches(item["path"], self.products.get(item.get("sha256"), []))
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
+        return self.accepts(self.sourceModel().items[source_row])
+
+    def item(self, index: QModelIndex) -> Optional[dict]:
+        return self.sourceModel().item(self.mapToSource(index)) if index.isValid() else None
+
+
+def thumbnail_grid(parent, model, thumb: int, caption_height: int) -> QListView:
     """An icon-mode view of `model`: fixed grid cells that reflow with the width, captions wrapped."""
     view = QListView(parent)
     view.setModel(model)

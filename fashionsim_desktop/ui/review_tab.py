@@ -8,16 +8,20 @@ from typing import Optional
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
+                               QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from ..core.review import KEEP, MERGE, Pair, member_of, suggest_keeper
+from ..core.review import KEEP, MERGE, SKIP, Pair, member_of, suggest_keeper
 from .compare_view import DIFFERENCE, FIT, FLICKER, SAME_SCALE, SIDE_BY_SIDE, CompareView
-from .models import PAIR_ROLE, PairFilterProxy, PairTableModel
+from .filter_bar import FilterBar
+from .models import PAIR_ROLE, PairFilterProxy, PairTableModel, product_text
 from .session import CatalogSession
 
 PRELOAD_AHEAD = 3
 EVIDENCE_ROWS = (("cosine", "Embedding cosine"), ("inliers", "Matching details"), ("phash_distance", "pHash distance"),
                  ("dhash_distance", "dHash distance"))
+PRODUCT_ROWS = (("product_id", "Product id"), ("sku", "SKU"), ("product_group", "Product group"),
+                ("colour", "Colour"), ("category", "Category"), ("name", "Name"))
+STATES = ("", "undecided", "merge", "keep", "skip")  # the state filter's entries, in order
 
 
 def _size(n: int) -> str:
@@ -59,14 +63,15 @@ class ReviewTab(QWidget):
         self.kind_filter = QComboBox(self)
         self.kind_filter.addItems(["All kinds", "Exact", "Near"])
         self.state_filter = QComboBox(self)
-        self.state_filter.addItems(["All", "Undecided", "Merged", "Kept"])
+        self.state_filter.addItems(["All", "Undecided", "Merged", "Kept", "Skipped"])
         self.min_score = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0)
         self.max_score = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=1.0)
-        self.folder_filter = QLineEdit(self, placeholderText="Folder contains…")
+        self.filter_bar = FilterBar(self)  # category, colour, product, folder
+        self.folder_filter = self.filter_bar.folder
         self.done_label = QLabel(self)
         filters = QHBoxLayout()
         for w in (QLabel("Show:"), self.kind_filter, self.state_filter, QLabel("Score"), self.min_score,
-                  QLabel("to"), self.max_score, self.folder_filter):
+                  QLabel("to"), self.max_score, self.filter_bar):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.done_label)
@@ -74,7 +79,7 @@ class ReviewTab(QWidget):
         self.state_filter.currentIndexChanged.connect(self._filters_changed)
         self.min_score.valueChanged.connect(self._filters_changed)
         self.max_score.valueChanged.connect(self._filters_changed)
-        self.folder_filter.textChanged.connect(self._filters_changed)
+        self.filter_bar.changed.connect(self._filters_changed)
 
         # Queue
         self.table = QTableView(self)
@@ -145,6 +150,7 @@ class ReviewTab(QWidget):
         self.session = session
         self.shown_pair = None
         self.compare.clear()
+        self._set_products()
         self.model.set_pairs(session.pairs if session else [])
         if session:
             session.pairsChanged.connect(self.reload)
@@ -153,10 +159,23 @@ class ReviewTab(QWidget):
 
     def reload(self) -> None:
         current = self.current_pair()
+        self._set_products()
         self.model.set_pairs(self.session.pairs if self.session else [])
         self._update_done()
         row = self._proxy_row_of(current) if current else None
         self.select_proxy_row(row if row is not None else self._first_undecided_row())
+
+    def show_decisions(self) -> None:
+        """After decisions made elsewhere in this window (a bulk merge, a group): show them, keep the place."""
+        self.shown_pair = None  # the metadata table's decision row changed too
+        self.reload()
+
+    def _set_products(self) -> None:
+        products = self.session.products if self.session else {}
+        self.filter_bar.blockSignals(True)  # the reload that follows re-filters anyway
+        self.filter_bar.set_choices(self.session)
+        self.filter_bar.blockSignals(False)
+        self.proxy.set_filters(products_filter=self.filter_bar.value(), products=products)
 
     # -- queue navigation ------------------------------------------------------------------------
     def current_pair(self) -> Optional[Pair]:
@@ -198,18 +217,18 @@ class ReviewTab(QWidget):
 
     def _filters_changed(self) -> None:
         kinds = ["", "exact", "near"]
-        states = ["", "undecided", "merge", "keep"]
         current = self.current_pair()
         self.proxy.set_filters(kind=kinds[self.kind_filter.currentIndex()],
-                               state=states[self.state_filter.currentIndex()],
+                               state=STATES[self.state_filter.currentIndex()],
                                min_score=self.min_score.value(), max_score=self.max_score.value(),
-                               folder=self.folder_filter.text())
+                               products_filter=self.filter_bar.value())
         row = self._proxy_row_of(current) if current else None
         self.select_proxy_row(row if row is not None else 0)
 
     def _update_done(self) -> None:
         decided, total = self.model.counts()
-        self.done_label.setText(f"{decided} of {total} pairs decided")
+        skipped = self.model.skipped()
+        self.done_label.setText(f"{decided} of {total} pairs decided" + (f" ({skipped} skipped)" if skipped else ""))
 
     def _empty_message(self) -> str:
         if self.session is None:
@@ -264,7 +283,8 @@ class ReviewTab(QWidget):
             name = os.path.basename(path)
             captions.append(f"<b>{'AB'[side]}: {name}</b><span style='color:#b26b00'>{star}</span>"
                             f"<br><span style='color:#666'>{os.path.dirname(path) or '.'}</span>")
-        rows = [
+        # Product data first: what a catalogue curator decides by, visible without scrolling.
+        rows = self._product_rows(fa.get("sha256"), fb.get("sha256")) + [
             ("Resolution", f"{fa.get('width', '?')} × {fa.get('height', '?')}",
              f"{fb.get('width', '?')} × {fb.get('height', '?')}"),
             ("File size", _size(fa.get("size", 0)), _size(fb.get("size", 0))),
@@ -280,6 +300,17 @@ class ReviewTab(QWidget):
             rows.append(("Mirrored copy", "yes", ""))
         rows.append(("Decision", pair.decision or "undecided", ""))
         self.compare.show_pair(image_a, image_b, tuple(captions), rows, bool(pair.evidence.get("mirrored")))
+
+    def _product_rows(self, sha_a: Optional[str], sha_b: Optional[str]) -> list[tuple[str, str, str]]:
+        """Both sides' product data from the catalogue system (loaded with the session), when either has some."""
+        infos_a, infos_b = self.session.products.get(sha_a, []), self.session.products.get(sha_b, [])
+        if not infos_a and not infos_b:
+            return []
+        rows = [(label, product_text(infos_a, field), product_text(infos_b, field)) for field, label in PRODUCT_ROWS]
+        shared = [sha in self.session.shared for sha in (sha_a, sha_b)]
+        if any(shared):  # one photo used by several products: merging it away may leave one without a photo
+            rows.append(("Shared photo", *("shared photo" if s else "no" for s in shared)))
+        return rows
 
     @staticmethod
     def _suggested_keeper(fa: dict, fb: dict) -> Optional[int]:
@@ -302,7 +333,7 @@ class ReviewTab(QWidget):
         self._update_done()
         still_there = self._proxy_row_of(pair)
         self.select_proxy_row(row + 1 if still_there is not None else row)
-        self.statusMessage.emit(f"Saved: {decision} — {pair.path_a} / {pair.path_b}")
+        self.statusMessage.emit(f"Saved: {decision or 'undecided'} — {pair.path_a} / {pair.path_b}")
 
     def do_merge(self) -> None:
         self._decide(MERGE)
@@ -311,7 +342,7 @@ class ReviewTab(QWidget):
         self._decide(KEEP)
 
     def do_skip(self) -> None:
-        self.do_next()
+        self._decide(SKIP)  # remembered: the next undecided pair is another one, also after a restart
 
     def do_next(self) -> None:
         self.select_proxy_row(self.current_proxy_row() + 1)

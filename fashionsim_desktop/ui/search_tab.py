@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.errors import FashionSimError
@@ -20,7 +20,8 @@ from ..core.search import Searcher
 from ..store.catalog import Catalog
 from .compare_view import ImagePane
 from .errors_tab import reveal_in_file_manager
-from .models import ThumbnailListModel, thumbnail_grid
+from .filter_bar import FilterBar
+from .models import ThumbnailFilterProxy, ThumbnailListModel, product_caption, thumbnail_grid
 from .workers import Worker
 
 THUMB = 150
@@ -70,8 +71,16 @@ class SearchTab(QWidget):
         self.query_preview.setFixedSize(THUMB, THUMB)
         self.query_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.k_box = QSpinBox(self, minimum=1, maximum=200, value=24)
-        self.model = ThumbnailListModel(self)
-        self.grid = thumbnail_grid(self, self.model, THUMB, caption_height=50)
+        self.model = ThumbnailListModel(self, THUMB)  # every result; the grid shows those the filters let through
+        self.proxy = ThumbnailFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter_bar = FilterBar(self)
+        self.filter_bar.changed.connect(lambda: self.proxy.set_filter(self.filter_bar.value()))
+        self.hidden_label = QLabel(self)  # results the filters hide: a search never looks empty unexplained
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                       self.proxy.layoutChanged):
+            signal.connect(self._update_hidden)
+        self.grid = thumbnail_grid(self, self.proxy, THUMB, caption_height=66)
         self.grid.activated.connect(lambda _: self.open_selected())
         self.open_button = QPushButton("Open", self)
         self.reveal_button = QPushButton("Reveal in file manager", self)
@@ -88,6 +97,9 @@ class SearchTab(QWidget):
         for b in (self.open_button, self.reveal_button, self.similar_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.hidden_label)
+        buttons.addWidget(QLabel("Show only:"))
+        buttons.addWidget(self.filter_bar)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(buttons)
@@ -101,6 +113,25 @@ class SearchTab(QWidget):
                 self._searcher.close()
             self._searcher = None
         self.model.set_items([])
+        self.refresh_products()
+
+    def refresh_products(self) -> None:
+        """After a reload: the filters' choices and the captions follow the session's product data."""
+        products = self.session.products if self.session else {}
+        self.filter_bar.set_choices(self.session)
+        self.proxy.set_filter(self.filter_bar.value(), products)
+        for row, item in enumerate(self.model.items):
+            item["caption"] = self._caption(item["similarity"], item["path"], item["sha256"])
+        if self.model.items:
+            self.model.dataChanged.emit(self.model.index(0), self.model.index(len(self.model.items) - 1))
+
+    def _update_hidden(self, *_) -> None:
+        hidden = self.model.rowCount() - self.proxy.rowCount()
+        self.hidden_label.setText(f"{hidden} hidden by the filters" if hidden else "")
+
+    def _caption(self, similarity: float, path: str, sha256: str) -> str:
+        product = product_caption(self.session.products.get(sha256, []), sha256 in self.session.shared)
+        return f"{similarity:.3f}\n{os.path.basename(path)}" + (f"\n{product}" if product else "")
 
     def invalidate_index(self) -> None:
         """After indexing: the next query loads the new index."""
@@ -137,6 +168,12 @@ class SearchTab(QWidget):
 
     def search_similar(self, sha256: str, label: str) -> None:
         self._start(label, None, lambda searcher, k: searcher.similar_to(sha256, k))
+        raw = next((raw for raw, f in self.session.files.items() if f["sha256"] == sha256), None) \
+            if self.session else None
+        if raw is not None:  # the catalogue picture asked about, shown once loaded (if still the question)
+            path, query_id = self.session.abs_path(raw), self._query_id
+            self.session.load_images([path], lambda images: query_id == self._query_id and self._set_preview(
+                images.get(path)), max_side=THUMB)
 
     def _start(self, label: str, preview: Optional[QImage], run) -> None:
         if self.session is None:
@@ -146,13 +183,7 @@ class SearchTab(QWidget):
         self._query_id += 1
         query_id, k = self._query_id, self.k_box.value()
         self.query_label.setText(f"Searching for pictures like <b>{label}</b>…")
-        if preview is not None:
-            from PySide6.QtGui import QPixmap
-
-            self.query_preview.setPixmap(QPixmap.fromImage(preview).scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-        else:
-            self.query_preview.clear()
+        self._set_preview(preview)
 
         def job(progress):
             searcher = self._get_searcher()
@@ -170,6 +201,13 @@ class SearchTab(QWidget):
         self._running = worker
         self.session.pool.start(worker)
 
+    def _set_preview(self, image: Optional[QImage]) -> None:
+        if image is None or image.isNull():
+            self.query_preview.clear()
+            return
+        self.query_preview.setPixmap(QPixmap.fromImage(image).scaled(
+            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
     def _failed(self, query_id: int, message: str) -> None:
         if query_id == self._query_id:
             self.query_label.setText(message)
@@ -181,7 +219,8 @@ class SearchTab(QWidget):
         self._running = None
         self.query_label.setText(f"{len(hits)} catalogue pictures most like <b>{label}</b>")
         items = [{"path": h.path, "path_raw": h.path_raw, "abs_path": self.session.abs_path(h.path_raw),
-                  "sha256": h.sha256, "caption": f"{h.similarity:.3f}\n{os.path.basename(h.path)}"} for h in hits]
+                  "sha256": h.sha256, "similarity": h.similarity,
+                  "caption": self._caption(h.similarity, h.path, h.sha256)} for h in hits]
         self.model.set_items(items)
         self.session.load_images([i["abs_path"] for i in items],
                                  lambda images, q=query_id: self._thumbnails(q, images), max_side=THUMB)
@@ -193,7 +232,7 @@ class SearchTab(QWidget):
 
     # -- result actions --------------------------------------------------------------------------
     def selected(self) -> Optional[dict]:
-        return self.model.item(self.grid.currentIndex())
+        return self.proxy.item(self.grid.currentIndex())
 
     def open_selected(self) -> None:
         item = self.selected()

@@ -2,7 +2,7 @@
 
 Reads and single decisions are quick SQLite calls made on the UI thread (each decision is committed before
 the call returns, so a crash right after loses nothing). Everything slow (indexing, picture loading,
-search) runs in workers from the shared `WorkerPool`.
+search, reading and importing product data) runs in workers from the shared `WorkerPool`.
 
 A file's identity is its raw relative path (bytes): two names can display alike. The connection has its own
 origin, so this window's undo takes back only this window's steps, never the CLI's or another window's.
@@ -15,8 +15,11 @@ from typing import Callable, Iterable, Optional
 
 from PySide6.QtCore import QObject, Signal
 
+from ..core import bulk
 from ..core.pairs import DEFAULT_MIN_SCORE
-from ..core.review import Pair, list_pairs
+from ..core.products import ImportReport, Mapping, ProductInfo, Table, import_products, read_table
+from ..core.review import MERGE, Pair, kept_apart, list_pairs
+from ..core.tiers import Tier
 from ..store.catalog import Catalog, raw_to_path, window_origin
 from ..store.locations import catalog_dir_for
 from .images import ImageCache
@@ -39,6 +42,9 @@ class CatalogSession(QObject):
         self.files: dict[bytes, dict] = {}  # by raw relative path
         self.pairs: list[Pair] = []
         self.error_rows: list[tuple[str, str]] = []
+        self.products: dict[str, list[ProductInfo]] = {}  # by sha256: the catalogue system's products
+        self.shared: set[str] = set()  # contents that belong to two or more product ids
+        self.choices: dict[str, list[str]] = {"category": [], "colour": []}  # what the filters offer
         self.closed = False
 
     def close(self) -> None:
@@ -70,11 +76,16 @@ class CatalogSession(QObject):
         return self.pool.start(worker)
 
     def _snapshot(self, catalog: Catalog) -> tuple:
-        return ({f["path_raw"]: f for f in catalog.present_files()}, list_pairs(catalog, self.min_score),
-                catalog.file_errors())
+        files = {f["path_raw"]: f for f in catalog.present_files()}
+        products = catalog.products_of({f["sha256"] for f in files.values()})
+        infos = [i for group in products.values() for i in group]
+        choices = {field: sorted({getattr(i, field) for i in infos if getattr(i, field)}, key=str.casefold)
+                   for field in ("category", "colour")}  # here, off the UI thread: 100,000 products take a while
+        return (files, list_pairs(catalog, self.min_score), catalog.file_errors(), products, catalog.shared_photos(),
+                choices)
 
     def _apply(self, snapshot: tuple) -> None:
-        self.files, self.pairs, self.error_rows = snapshot
+        self.files, self.pairs, self.error_rows, self.products, self.shared, self.choices = snapshot
         self.pairsChanged.emit()
 
     def abs_path(self, raw: bytes) -> str:
@@ -120,6 +131,25 @@ class CatalogSession(QObject):
                 p.decision = decision
         self.decisionsChanged.emit()
 
+    def kept_apart(self) -> list[tuple[str, str]]:
+        """Every pair of pictures the curator kept apart, also those below the current threshold."""
+        return kept_apart(self.catalog.decisions())
+
+    def plan_merge(self, pairs: Optional[Iterable[Pair]] = None, tier: Optional[Tier] = None,
+                   min_score: Optional[float] = None) -> bulk.BulkPlan:
+        """What merging `pairs` (default: every proposed pair) of this tier and score would decide."""
+        return bulk.plan(self.pairs if pairs is None else pairs, MERGE, tier, min_score, self.kept_apart())
+
+    def apply_plan(self, plan: bulk.BulkPlan) -> int:
+        """Apply a bulk plan as one undo step of this window; returns how many pairs changed."""
+        changed = bulk.apply(self.catalog, plan)
+        keys = {p.key for p in plan.pairs}
+        for p in self.pairs:
+            if p.key in keys:
+                p.decision = plan.decision
+        self.decisionsChanged.emit()
+        return changed
+
     def undo(self) -> list[dict]:
         undone = self.catalog.undo()
         for step in undone:
@@ -148,4 +178,27 @@ class CatalogSession(QObject):
         worker = Worker(load, list(abs_paths))
         if on_loaded is not None:  # connected before the start: a fast worker cannot finish unheard
             worker.signals.result.connect(on_loaded)
+        return self.pool.start(worker)
+
+    # -- product data ----------------------------------------------------------------------------
+    def read_product_file(self, path: Path, on_read: Callable[[Table], None],
+                          on_failed: Callable[[str], None]) -> Worker:
+        """Read a catalogue system's CSV in the background (it may hold 100,000 rows)."""
+        worker = Worker(lambda progress: read_table(Path(path)))
+        worker.signals.result.connect(on_read)
+        worker.signals.failed.connect(on_failed)
+        return self.pool.start(worker)
+
+    def import_product_data(self, table: Table, mapping: Mapping, on_done: Callable[[ImportReport], None],
+                            on_failed: Callable[[str], None]) -> Worker:
+        """Attach the table's rows to the pictures they name, on a connection of the worker's own."""
+        catalog_dir = self.catalog_dir
+
+        def job(progress):
+            with Catalog(catalog_dir, create=False) as catalog:
+                return import_products(catalog, table, mapping)
+
+        worker = Worker(job)
+        worker.signals.result.connect(on_done)
+        worker.signals.failed.connect(on_failed)
         return self.pool.start(worker)
