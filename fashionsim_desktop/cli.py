@@ -309,10 +309,35 @@ def cmd_undo(args) -> int:
 
 
 def cmd_keeper(args) -> int:
+    if args.all == bool(args.path):
+        raise FashionSimError("keeper takes a PATH (that picture becomes its group's keeper), or --all (the keeper "
+                              "policy's suggestion becomes every group's chosen keeper).")
+    if args.all:
+        return _keeper_all(args)
+    if args.dry_run:
+        raise FashionSimError("--dry-run goes with --all.")
     with open_existing(args) as catalog:
         picture = find_picture(catalog, args.path)
         catalog.set_keeper(picture["sha256"], picture["path_raw"])
     print(f"Keeper set: {picture['path']}")
+    return 0
+
+
+def _keeper_all(args) -> int:
+    """`keeper --all`: every merge group's suggested keeper is fixed as chosen, one undo step, with a preview."""
+    from .core import bulk
+    from .core.review import merge_groups
+
+    with open_existing(args) as catalog:
+        step = bulk.plan_keepers(merge_groups(catalog, with_scores=False))
+        print(("Would do: " if args.dry_run else "") + step.describe())
+        for group in step.choices:
+            print(f"    {group.keeper_reason or group.keeper.path}")
+        if args.dry_run:
+            return 0
+        changed = bulk.apply_keepers(catalog, step)
+    print(f"Saved {changed} keeper choices as one step (fashionsim undo takes them all back)." if changed
+          else "Nothing to choose.")
     return 0
 
 
@@ -580,8 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=None)
     p.add_argument("--dry-run", action="store_true", help="show what --all would decide, decide nothing")
     add("undo", cmd_undo, "undo your latest decision made from the command line")
-    p = add("keeper", cmd_keeper, "make this picture the keeper of its merge group")
-    p.add_argument("path")
+    p = add("keeper", cmd_keeper, "make this picture the keeper of its merge group, or with --all fix every "
+                                  "group's suggested keeper")
+    p.add_argument("path", nargs="?")
+    p.add_argument("--all", action="store_true", help="the keeper policy's suggestion becomes every group's keeper")
+    p.add_argument("--dry-run", action="store_true", help="with --all: show what it would do")
     add("groups", cmd_groups, "show merge groups and what an export would free")
     p = add("keeper-policy", cmd_keeper_policy, "show or set how the keeper of a merge group is suggested")
     p.add_argument("--show", action="store_true", help="show the policy (the default)")

@@ -116,3 +116,22 @@ def test_cli_decide_all_dry_run_then_apply_and_skip_is_remembered(copies_catalog
     assert again[(near[0]["path_a"], near[0]["path_b"])] == SKIP
     result = run("decide", "a.jpg", "merge", *cat, home=isolated_home, check=False)
     assert result.returncode == 1 and "PATH_A PATH_B DECISION" in result.stderr
+
+
+def test_keeper_policy_applied_to_every_group_previews_then_is_one_undo_step(copies_catalog, tmp_path,
+                                                                           isolated_home):
+    _, directory = copies_catalog
+    shutil.copytree(directory, tmp_path / "cat")
+    cat = ("--catalog", tmp_path / "cat")
+    run("decide", "--all", "merge", *cat, home=isolated_home)
+    preview = run("keeper", "--all", "--dry-run", *cat, home=isolated_home).stdout
+    assert "Would do: Make the suggested keeper the chosen keeper of" in preview and "keeper " in preview
+    with Catalog(tmp_path / "cat") as catalog:
+        assert catalog.keepers() == {}
+    run("keeper", "--all", *cat, home=isolated_home)
+    with Catalog(tmp_path / "cat") as catalog:
+        groups = merge_groups(catalog, with_scores=False)
+        assert groups and all(g.keeper_chosen for g in groups)
+    assert "Undone: keeper choice" in run("undo", *cat, home=isolated_home).stdout
+    with Catalog(tmp_path / "cat") as catalog:
+        assert catalog.keepers() == {}

@@ -61,3 +61,33 @@ def plan(pairs: Iterable[Pair], decision: str, tier: Optional[Tier] = None, min_
 def apply(catalog: Catalog, bulk: BulkPlan) -> int:
     """Decide every pair of the plan in one transaction and one undo step; returns how many changed."""
     return catalog.decide_many([(p.sha_a, p.sha_b, bulk.decision) for p in bulk.pairs])
+
+
+@dataclass
+class KeeperPlan:
+    """The keeper policy applied to every merge group whose keeper the curator has not chosen yet."""
+    choices: list = field(default_factory=list)  # Group, one per group that gets its keeper fixed
+    already_chosen: int = 0
+
+    def describe(self) -> str:
+        text = f"Make the suggested keeper the chosen keeper of {len(self.choices)} merge groups."
+        if self.already_chosen:
+            text += f" {self.already_chosen} groups whose keeper you chose stay as they are."
+        return text
+
+
+def plan_keepers(groups: Iterable) -> KeeperPlan:
+    """Fixing the policy's suggestion as the curator's choice: later policy changes or new pictures no longer move
+    these keepers. `groups` are core/review.py merge groups (with their keeper reasons)."""
+    result = KeeperPlan()
+    for group in groups:
+        if group.keeper_chosen:
+            result.already_chosen += 1
+        else:
+            result.choices.append(group)
+    return result
+
+
+def apply_keepers(catalog: Catalog, keepers: KeeperPlan) -> int:
+    """One undo step for every group's keeper."""
+    return catalog.set_keepers([(g.keeper.sha256, g.keeper.path_raw) for g in keepers.choices])
