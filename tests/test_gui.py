@@ -92,7 +92,7 @@ def test_index_review_undo_keeper_export(qtbot, window, small_catalog_folder, tm
     qtbot.keyClick(review, Qt.Key.Key_M)
     window.tabs.setCurrentWidget(window.groups)
     groups = window.groups
-    assert "2 groups" in groups.summary_label.text()
+    qtbot.waitUntil(lambda: "2 groups" in groups.summary_label.text())  # worked out in a worker
     target_group = next(i for i, g in enumerate(groups.groups) if any(p.key == second.key for p in g))
     groups.group_list.setCurrentIndex(groups.group_model.index(target_group, 0))
     non_keeper = next(i for i, item in enumerate(groups.member_model.items) if "★" not in item["caption"])

@@ -166,9 +166,13 @@ class CompareView(QWidget):
                   rows: list[tuple[str, str, str]], mirrored: bool = False) -> None:
         self.images = [image_a, image_b]
         self.mirrored = mirrored
+        self._show_display()
+        self.set_info(captions, rows)
+
+    def set_info(self, captions: tuple[str, str], rows: list[tuple[str, str, str]]) -> None:
+        """New captions and metadata for the pictures shown (their zoom and pan stay)."""
         for caption, text in zip(self.captions, captions):
             caption.setText(text)
-        self._show_display()
         self._fill_table(rows)
 
     def clear(self) -> None:
@@ -176,7 +180,10 @@ class CompareView(QWidget):
 
     def _fill_table(self, rows: list[tuple[str, str, str]]) -> None:
         self.table.setRowCount(len(rows))
+        self.table.clearSpans()
         for r, (name, a, b) in enumerate(rows):
+            if b == "":  # one value for the pair (score, decision, keeper): the whole width, not side A's column
+                self.table.setSpan(r, 1, 1, 2)
             cells = [QTableWidgetItem(name), QTableWidgetItem(a), QTableWidgetItem(b)]
             if a != b and b != "":
                 for cell in cells[1:]:

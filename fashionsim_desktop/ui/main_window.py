@@ -1,5 +1,5 @@
 """The main window: open a catalogue folder, index it in the background, review, search, browse, import
-product data, decide in bulk, export.
+product data, decide in bulk, set and apply the keeper policy, check a new shoot, export.
 
 Questions and previews go through `ask(dialog)`: a test sets `answer_hook` to read the real dialog and answer
 it, instead of a modal loop nobody can click in."""
@@ -20,7 +20,6 @@ from ..cli import sample_catalog_folder
 from ..core.errors import FashionSimError
 from ..core.export import ExportError, TargetExists, export_merges, summary
 from ..core.indexer import Indexer
-from ..core.review import merge_groups
 from ..core.scan import IMAGE_EXTENSIONS
 from ..core.tiers import Tier
 from ..store.catalog import Catalog
@@ -30,6 +29,8 @@ from .errors_tab import ErrorsTab
 from .groups_tab import GroupsTab
 from .images import ImageCache
 from .import_dialog import ImportDialog
+from .intake_dialog import IntakeDialog
+from .keeper_dialog import KeeperPlanDialog, KeeperPolicyDialog
 from .progress_panel import ProgressPanel
 from .review_tab import ReviewTab
 from .search_tab import SearchTab
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self._files_seen: dict[bytes, str] = {}
         self.answer_hook: Optional[Callable[[QWidget], bool]] = None  # tests answer dialogs through it
         self.import_dialog: Optional[ImportDialog] = None
+        self.intake_dialog: Optional[IntakeDialog] = None
         self._reset_refresh_state()
         self.setWindowTitle("FashionSim Desktop")
         self.setAcceptDrops(True)
@@ -105,6 +107,10 @@ class MainWindow(QMainWindow):
             tab.findSimilar.connect(self.find_similar)
         self.review.undoRequested.connect(self.undo)
         self.groups.decided.connect(self.review.show_decisions)
+        self.groups.applyPolicyRequested.connect(self.apply_keeper_policy)
+        self.groups.policyRequested.connect(self.keeper_policy_dialog)
+        # A folder dropped on Visual search is a new shoot to check, not a catalogue to open.
+        self.search.dropped.connect(lambda mime: self.handle_mime(mime, check_folders=True))
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.tabs)
@@ -132,10 +138,13 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.import_action = self._action(file_menu, "&Import Product Data…", "Ctrl+I",
                                           lambda: self.import_product_data())
+        self.check_action = self._action(file_menu, "Check a &New Shoot…", "Ctrl+Shift+O",
+                                         lambda: self.check_new_shoot())
         file_menu.addSeparator()
         self.export_action = self._action(file_menu, "&Export Merge List…", "Ctrl+E", self.export_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Settings…", "Ctrl+,", self.settings_dialog)
+        self.policy_action = self._action(file_menu, "&Keeper Policy…", None, lambda: self.keeper_policy_dialog())
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
         edit_menu = self.menuBar().addMenu("&Edit")
         # Window-wide, so Ctrl+Z works in every tab; it takes back only this window's own steps.
@@ -146,6 +155,8 @@ class MainWindow(QMainWindow):
                                                lambda: self.merge_every_exact_pair())
         self.merge_score_action = self._action(edit_menu, "Merge Every &Duplicate Pair Scoring at Least…", None,
                                                lambda: self.merge_every_duplicate_pair())
+        self.apply_policy_action = self._action(edit_menu, "Apply &Keeper Policy to Every Group…", None,
+                                                lambda: self.apply_keeper_policy())
         self._update_actions()
 
     def _action(self, menu, text: str, key: Optional[str], slot) -> QAction:
@@ -167,7 +178,8 @@ class MainWindow(QMainWindow):
         indexing = self.index_worker is not None
         self.rescan_action.setEnabled(self.session is not None and not indexing)
         self.cancel_action.setEnabled(indexing)
-        for action in (self.export_action, self.import_action, self.merge_exact_action, self.merge_score_action):
+        for action in (self.export_action, self.import_action, self.merge_exact_action, self.merge_score_action,
+                       self.check_action, self.policy_action, self.apply_policy_action):
             action.setEnabled(self.session is not None)
 
     # -- opening and indexing ----------------------------------------------------------------------
@@ -196,6 +208,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"FashionSim Desktop — {self.session.folder}")
         for tab in (self.review, self.groups, self.browser, self.search, self.errors):
             tab.set_session(self.session)
+        self.session.backgroundFailed.connect(self.show_error)
         self._update_error_tab_title()
         self.stack.setCurrentWidget(self.tabs)
         self.start_indexing()  # incremental: resumes an interrupted run, picks up changed files
@@ -208,6 +221,9 @@ class MainWindow(QMainWindow):
             self.index_worker = None  # finished now; its queued signals are ignored
             self._update_actions()
         self.search.shutdown()
+        if self.intake_dialog is not None:
+            self.intake_dialog.reject()  # its check reads this catalogue: stopped with it
+            self.intake_dialog = None
         self._reset_refresh_state()
         if self.session is not None:
             self.session.close()
@@ -277,20 +293,23 @@ class MainWindow(QMainWindow):
         # The running background reload, held here until it ends: the pool lets go of a worker on the first
         # slot of its `finished`, and a worker let go of mid-signal would never reach ours.
         self._reload_worker: Optional[Worker] = None
-        self._refresh_again = False  # asked for while it ran: one more reload follows it
+        self._refresh_again = False  # asked for while it ran: one more reload follows it, if still needed
+        self._refresh_forced = False  # ...needed even if the catalogue did not change since (a new threshold)
         self._after_refresh: list[Callable[[], None]] = []
 
-    def _refresh_all(self, then=None) -> None:
+    def _refresh_all(self, then=None, force: bool = False) -> None:
         """Reload pairs, files and errors in the background, then show them (the window never waits).
-        At most one reload runs at a time; requests made meanwhile are joined into one more after it."""
+        At most one reload runs at a time; requests made meanwhile are joined into one more after it, made only
+        when the catalogue changed after the running one began (or `force`: what is read changed, not the data)."""
         if self.session is None:
             return
         if then is not None:
             self._after_refresh.append(then)
         if self._reload_worker is not None:
             self._refresh_again = True
+            self._refresh_forced |= force
             return
-        self._refresh_again = False
+        self._refresh_again = self._refresh_forced = False
         session = self.session
         try:
             self._seen_version = session.catalog.data_version()  # the reload reads at least this much
@@ -303,8 +322,21 @@ class MainWindow(QMainWindow):
         if self.session is not session:
             return  # a reload of a closed catalogue
         self._reload_worker = None
-        if self._refresh_again:
+        if self._refresh_again and (self._refresh_forced or self._changed_since_seen()):
             self._refresh_all()
+            return
+        # The reload that just ended already read everything asked for meanwhile (a change noticed by the poll
+        # before the import that made it said so): a second one would only replace the shown pairs again.
+        self._refresh_again = False
+        then, self._after_refresh = self._after_refresh, []
+        for callback in then:
+            callback()
+
+    def _changed_since_seen(self) -> bool:
+        try:
+            return self.session.catalog.data_version() != self._seen_version
+        except FashionSimError:
+            return True
 
     def _apply_refresh(self) -> None:
         self.groups.refresh()  # the review tab follows the session's pairsChanged
@@ -339,7 +371,7 @@ class MainWindow(QMainWindow):
         """Take back this window's latest step (never the CLI's or another window's), shown everywhere at once."""
         if self.session is None:
             return
-        undone = self.session.undo()
+        undone = self.session.undo()  # an undone keeper choice refreshes the views through keepersChanged
         self.statusBar().showMessage(self.session.undo_message(undone), 8000)
         if undone:
             self.review.show_undone(undone)
@@ -373,6 +405,55 @@ class MainWindow(QMainWindow):
         self.groups.refresh()
         self.statusBar().showMessage(f"Merged {changed} pairs in one step (Ctrl+Z takes it back).", 10000)
         return changed
+
+    # -- the keeper policy -------------------------------------------------------------------------
+    def keeper_policy_dialog(self) -> bool:
+        """File ▸ Keeper Policy…: edit the catalogue's policy; saved through core/keeper.py, views follow."""
+        if self.session is None:
+            return False
+        dialog = KeeperPolicyDialog(self.session.policy(), self.session.catalog.get_meta("root"), self)
+        if not self.ask(dialog):
+            return False
+        self.session.save_policy(dialog.policy())  # keepersChanged: the review and groups work keepers out again
+        self.statusBar().showMessage("Keeper policy saved in the catalogue (the command line and export use it).",
+                                     8000)
+        return True
+
+    def apply_keeper_policy(self) -> Optional[Worker]:
+        """Edit ▸ Apply Keeper Policy to Every Group…: the plan is worked out in a worker (it compares pictures),
+        previewed, then applied as one undo step."""
+        if self.session is None:
+            return None
+        session = self.session
+        self.statusBar().showMessage("Working out the keeper of every merge group…")
+        return session.plan_keepers_async(lambda plan: self.session is session and self._preview_keepers(plan))
+
+    def _preview_keepers(self, plan) -> None:
+        self.statusBar().clearMessage()
+        if not self.ask(KeeperPlanDialog(plan, self)):
+            return
+        changed = self.session.apply_keepers(plan)  # this window's origin: Ctrl+Z takes the step back
+        self.statusBar().showMessage(f"Fixed the keeper of {changed} groups in one step (Ctrl+Z takes it back).",
+                                     10000)
+
+    # -- intake check ----------------------------------------------------------------------------
+    def check_new_shoot(self, folder: Optional[Path] = None) -> Optional[IntakeDialog]:
+        """File ▸ Check a New Shoot…: which pictures of a folder the open catalogue already has. The report is
+        a window-modal dialog that does not block (it is returned, so a test can drive it)."""
+        if self.session is None:
+            self.show_error("Open a catalogue first: a new shoot is checked against the open catalogue.")
+            return None
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Check a new shoot against the catalogue")
+            if not chosen:
+                return None
+            folder = Path(chosen)
+        if self.intake_dialog is not None:
+            self.intake_dialog.reject()  # one check at a time; a new one replaces the old report
+            self.intake_dialog.dispose()
+        self.intake_dialog = IntakeDialog(self.session, folder, self.settings.workers(), self)
+        self.intake_dialog.open()
+        return self.intake_dialog
 
     def ask(self, dialog: QDialog) -> bool:
         """Show a question or a preview; True when the curator goes ahead."""
@@ -422,10 +503,18 @@ class MainWindow(QMainWindow):
         self.search.search_similar(sha256, label)
 
     # -- export ----------------------------------------------------------------------------------
-    def export_dialog(self) -> None:
+    def export_dialog(self) -> Optional[Worker]:
+        """File ▸ Export Merge List…: the merge groups (their keepers come from the policy, which compares
+        pictures) are read in a worker; the confirmation follows when they arrive."""
         if self.session is None:
-            return
-        s = summary(merge_groups(self.session.catalog, list(self.session.files.values()), with_scores=False))
+            return None
+        session = self.session
+        self.statusBar().showMessage("Working out the merge list…")
+        return session.merged_async(lambda merged: self.session is session and self._confirm_export(merged))
+
+    def _confirm_export(self, merged: list) -> None:
+        self.statusBar().clearMessage()
+        s = summary(merged)
         if s["duplicates"] == 0:
             QMessageBox.information(self, "Nothing to export", "No merges are approved yet. Mark pairs as "
                                     "“Merge” (M) in the review first.")
@@ -495,7 +584,7 @@ class MainWindow(QMainWindow):
         """A new threshold changes which pairs are proposed; workers are read when indexing starts."""
         if self.session is not None:
             self.session.min_score = self.settings.threshold()
-            self._refresh_all()
+            self._refresh_all(force=True)
 
     # -- drag and drop, paste --------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -510,10 +599,15 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         self.handle_mime(QGuiApplication.clipboard().mimeData())
 
-    def handle_mime(self, mime) -> None:
-        """A folder opens as the catalogue; picture files or picture data become a visual search."""
+    def handle_mime(self, mime, check_folders: bool = False) -> None:
+        """A folder opens as the catalogue (with `check_folders`, dropped on Visual search: it is checked against
+        the open catalogue as a new shoot); picture files or picture data become a visual search."""
         local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
         folders = [p for p in local if os.path.isdir(p)]
+        if folders and check_folders and self.session is not None:
+            self.tabs.setCurrentWidget(self.search)
+            self.check_new_shoot(Path(folders[0]))
+            return
         if folders:
             self.open_folder(Path(folders[0]))
             return

@@ -1,10 +1,10 @@
-"""Indexing progress: a bar per phase with counts, rate and time left, and a Cancel button."""
+"""Progress of a long job (indexing, an intake check): a bar per phase with counts, rate and time left, and Cancel."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..core.progress import PHASE_LABELS, PHASES, PhaseStatus
+from ..core.progress import PHASE_LABELS, PhaseStatus
 
 
 def _duration(seconds: float) -> str:
@@ -19,13 +19,15 @@ def _duration(seconds: float) -> str:
 class ProgressPanel(QWidget):
     cancelRequested = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, phases: tuple[tuple[str, str], ...] = tuple(PHASE_LABELS.items())):
+        """`phases`: (phase, label) in the order the job runs them (default: indexing's)."""
         super().__init__(parent)
         grid = QGridLayout(self)
+        self.phases = tuple(phase for phase, _ in phases)
         self.bars: dict[str, QProgressBar] = {}
         self.details: dict[str, QLabel] = {}
-        for row, phase in enumerate(PHASES):
-            grid.addWidget(QLabel(PHASE_LABELS[phase]), row, 0)
+        for row, (phase, label) in enumerate(phases):
+            grid.addWidget(QLabel(label), row, 0)
             bar = QProgressBar(self)
             bar.setRange(0, 1)
             bar.setValue(0)
@@ -38,11 +40,11 @@ class ProgressPanel(QWidget):
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("cancel_index")
         self.cancel_button.clicked.connect(self.cancelRequested)
-        grid.addWidget(self.cancel_button, 0, 3, len(PHASES), 1)
+        grid.addWidget(self.cancel_button, 0, 3, len(self.phases), 1)
         grid.setColumnStretch(1, 1)
 
     def reset(self) -> None:
-        for phase in PHASES:
+        for phase in self.phases:
             self.bars[phase].setRange(0, 1)
             self.bars[phase].setValue(0)
             self.details[phase].setText("waiting")
@@ -53,7 +55,7 @@ class ProgressPanel(QWidget):
         if bar is None:
             return
         # Mark earlier phases complete: phases run in order.
-        for phase in PHASES[:PHASES.index(status.phase)]:
+        for phase in self.phases[:self.phases.index(status.phase)]:
             if self.bars[phase].maximum() == 0 or self.bars[phase].value() < self.bars[phase].maximum():
                 self.bars[phase].setRange(0, 1)
                 self.bars[phase].setValue(1)
@@ -75,7 +77,7 @@ class ProgressPanel(QWidget):
         detail.setText(text)
 
     def finish(self, message: str) -> None:
-        for phase in PHASES:
+        for phase in self.phases:
             if self.details[phase].text() == "waiting":
                 self.details[phase].setText(message)
         self.cancel_button.setEnabled(False)

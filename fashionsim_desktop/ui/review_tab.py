@@ -1,4 +1,9 @@
-"""Pair review: the queue (filterable, best first), the side-by-side viewer and keyboard-driven decisions."""
+"""Pair review: the queue (filterable, best first), the side-by-side viewer and keyboard-driven decisions.
+
+The suggested keeper (★ and the metadata table's "Suggested keeper" row, with the reason) is the one the export
+would use were the two merged: the curator's choice, else the catalogue's keeper policy. The policy compares the
+pictures, so it is worked out in a worker for the shown pair and the next few; the star appears when it arrives.
+"""
 from __future__ import annotations
 
 import datetime
@@ -10,9 +15,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
                                QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from ..core.review import KEEP, MERGE, SKIP, Pair, member_of, suggest_keeper
+from ..core.review import KEEP, MERGE, SKIP, Pair, member_of
 from .compare_view import DIFFERENCE, FIT, FLICKER, SAME_SCALE, SIDE_BY_SIDE, CompareView
 from .filter_bar import FilterBar
+from .keeper_dialog import reason_text
 from .models import PAIR_ROLE, PairFilterProxy, PairTableModel, product_text
 from .session import CatalogSession
 
@@ -55,6 +61,9 @@ class ReviewTab(QWidget):
         self.session: Optional[CatalogSession] = None
         self.swapped = False
         self.shown_pair: Optional[Pair] = None
+        self.keepers: dict[tuple[bytes, bytes], object] = {}  # (raw_a, raw_b) -> KeeperChoice, from workers
+        self._keepers_asked: set[tuple[bytes, bytes]] = set()
+        self._keeper_epoch = 0  # bumped when suggestions go stale: answers to older questions are dropped
         self.model = PairTableModel(self)
         self.proxy = PairFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -151,14 +160,17 @@ class ReviewTab(QWidget):
         self.shown_pair = None
         self.compare.clear()
         self._set_products()
+        self._forget_keepers()
         self.model.set_pairs(session.pairs if session else [])
         if session:
             session.pairsChanged.connect(self.reload)
+            session.keepersChanged.connect(self._keepers_changed)
         self._update_done()
         self.select_proxy_row(self._first_undecided_row())
 
     def reload(self) -> None:
         current = self.current_pair()
+        self._forget_keepers()  # files or product data may have changed
         self._set_products()
         self.model.set_pairs(self.session.pairs if self.session else [])
         self._update_done()
@@ -266,25 +278,68 @@ class ReviewTab(QWidget):
             self._display(pair, images.get(paths[0]), images.get(paths[1]))
 
     def _preload_after(self, row: int) -> None:
-        paths = []
+        paths, pairs = [], []
         for r in range(row + 1, min(row + 1 + PRELOAD_AHEAD, self.proxy.rowCount())):
             p = self.proxy.data(self.proxy.index(r, 0), PAIR_ROLE)
             paths += [self.session.abs_path(p.raw_a), self.session.abs_path(p.raw_b)]
+            pairs.append(p)
         if paths:
             self.session.load_images(paths)
+        self._ask_keepers(pairs)  # their stars are ready when the curator gets there
 
-    def _display(self, pair: Pair, image_a, image_b) -> None:
+    # -- suggested keepers -----------------------------------------------------------------------
+    def _forget_keepers(self) -> None:
+        self.keepers, self._keepers_asked = {}, set()
+        self._keeper_epoch += 1
+
+    def _keepers_changed(self) -> None:
+        self._forget_keepers()
+        self.shown_pair = None
+        self._show_current()
+
+    def _ask_keepers(self, pairs: list[Pair]) -> None:
+        """Work out the keeper of pairs not known or asked for yet, in one worker."""
+        files = self.session.files
+        wanted = {}
+        for p in pairs:
+            key = (p.raw_a, p.raw_b)
+            if key not in self.keepers and key not in self._keepers_asked and p.raw_a in files and p.raw_b in files:
+                wanted[key] = [member_of(files[p.raw_a]), member_of(files[p.raw_b])]
+        if wanted:
+            self._keepers_asked |= set(wanted)
+            epoch = self._keeper_epoch
+            self.session.keepers_async(wanted, lambda choices: self._keepers_found(epoch, choices))
+
+    def _keepers_found(self, epoch: int, choices: dict) -> None:
+        if epoch != self._keeper_epoch:
+            return
+        self.keepers.update(choices)
+        pair = self.shown_pair
+        if pair is not None and (pair.raw_a, pair.raw_b) in choices:
+            self._display(pair, *self.compare.images, info_only=True)
+
+    def _display(self, pair: Pair, image_a, image_b, info_only: bool = False) -> None:
+        """Show the pair's pictures, captions and metadata (`info_only`: the pictures shown stay as they are)."""
         (a, raw_a), (b, raw_b) = self._sides(pair)
         fa, fb = self.session.files.get(raw_a, {}), self.session.files.get(raw_b, {})
-        keeper = self._suggested_keeper(fa, fb)
+        choice = self.keepers.get((pair.raw_a, pair.raw_b))
+        if choice is None:
+            self._ask_keepers([pair])
+        keeper = None if choice is None else (0 if choice.keeper.path_raw == raw_a else 1)
         captions = []
         for side, (path, f) in enumerate(((a, fa), (b, fb))):
-            star = " ★ suggested keeper" if keeper == side else ""
+            star = ((" ★ keeper (your choice)" if choice.chosen else " ★ suggested keeper")
+                    if keeper == side else "")
             name = os.path.basename(path)
             captions.append(f"<b>{'AB'[side]}: {name}</b><span style='color:#b26b00'>{star}</span>"
                             f"<br><span style='color:#666'>{os.path.dirname(path) or '.'}</span>")
-        # Product data first: what a catalogue curator decides by, visible without scrolling.
-        rows = self._product_rows(fa.get("sha256"), fb.get("sha256")) + [
+        if choice is None:
+            keeper_row = ("Suggested keeper", "working it out (comparing the pictures)…", "")
+        else:
+            name = os.path.basename(a if keeper == 0 else b)
+            keeper_row = ("Keeper" if choice.chosen else "Suggested keeper", reason_text(choice.reason, name), "")
+        # The keeper and product data first: what a catalogue curator decides by, visible without scrolling.
+        rows = [keeper_row] + self._product_rows(fa.get("sha256"), fb.get("sha256")) + [
             ("Resolution", f"{fa.get('width', '?')} × {fa.get('height', '?')}",
              f"{fb.get('width', '?')} × {fb.get('height', '?')}"),
             ("File size", _size(fa.get("size", 0)), _size(fb.get("size", 0))),
@@ -299,7 +354,10 @@ class ReviewTab(QWidget):
         if pair.evidence.get("mirrored"):
             rows.append(("Mirrored copy", "yes", ""))
         rows.append(("Decision", pair.decision or "undecided", ""))
-        self.compare.show_pair(image_a, image_b, tuple(captions), rows, bool(pair.evidence.get("mirrored")))
+        if info_only:
+            self.compare.set_info(tuple(captions), rows)
+        else:
+            self.compare.show_pair(image_a, image_b, tuple(captions), rows, bool(pair.evidence.get("mirrored")))
 
     def _product_rows(self, sha_a: Optional[str], sha_b: Optional[str]) -> list[tuple[str, str, str]]:
         """Both sides' product data from the catalogue system (loaded with the session), when either has some."""
@@ -311,14 +369,6 @@ class ReviewTab(QWidget):
         if any(shared):  # one photo used by several products: merging it away may leave one without a photo
             rows.append(("Shared photo", *("shared photo" if s else "no" for s in shared)))
         return rows
-
-    @staticmethod
-    def _suggested_keeper(fa: dict, fb: dict) -> Optional[int]:
-        """Which side the core's keeper rule suggests (None while a file's facts are not loaded)."""
-        if not fa or not fb:
-            return None
-        a, b = member_of(fa), member_of(fb)
-        return 0 if suggest_keeper([a, b]) is a else 1
 
     # -- actions ---------------------------------------------------------------------------------
     def _decide(self, decision: Optional[str]) -> None:

@@ -2,6 +2,9 @@
 
 Queries run in workers; each new query cancels the one before and stale results are dropped, so the grid
 always shows the latest question. Thumbnails arrive in the background after the results.
+
+A folder dropped here is a new shoot: the window checks it against the catalogue (the intake check) instead of
+opening it as a catalogue, as a folder dropped anywhere else would.
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ class ImageViewerDialog(QDialog):
 class SearchTab(QWidget):
     statusMessage = Signal(str)
     resultsShown = Signal(int)  # for tests and the status bar: how many results are on screen
+    dropped = Signal(object)  # QMimeData dropped on this tab: the window searches, or checks a dropped folder
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,8 +68,10 @@ class SearchTab(QWidget):
         self._searcher_lock = threading.Lock()
         self._query_id = 0
         self._running: Optional[Worker] = None
+        self.setAcceptDrops(True)
         self.query_label = QLabel("Drop pictures here (from a file manager or a browser), paste one with Ctrl+V, "
-                                  "or pick “Find similar” on a catalogue picture.", self)
+                                  "or pick “Find similar” on a catalogue picture. Drop a folder of a new shoot "
+                                  "to check which of its pictures the catalogue already has.", self)
         self.query_label.setWordWrap(True)
         self.query_preview = QLabel(self)
         self.query_preview.setFixedSize(THUMB, THUMB)
@@ -104,6 +110,14 @@ class SearchTab(QWidget):
         layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(self.grid, 1)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.dropped.emit(event.mimeData())
+        event.acceptProposedAction()
 
     def set_session(self, session) -> None:
         self.cancel()

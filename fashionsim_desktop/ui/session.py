@@ -2,7 +2,8 @@
 
 Reads and single decisions are quick SQLite calls made on the UI thread (each decision is committed before
 the call returns, so a crash right after loses nothing). Everything slow (indexing, picture loading,
-search, reading and importing product data) runs in workers from the shared `WorkerPool`.
+search, reading and importing product data, the keeper policy, which decodes pictures, and the intake check)
+runs in workers from the shared `WorkerPool`.
 
 A file's identity is its raw relative path (bytes): two names can display alike. The connection has its own
 origin, so this window's undo takes back only this window's steps, never the CLI's or another window's.
@@ -18,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from ..core import bulk
 from ..core.pairs import DEFAULT_MIN_SCORE
 from ..core.products import ImportReport, Mapping, ProductInfo, Table, import_products, read_table
-from ..core.review import MERGE, Pair, kept_apart, list_pairs
+from ..core.review import MERGE, Pair, kept_apart, list_pairs, merge_groups
 from ..core.tiers import Tier
 from ..store.catalog import Catalog, raw_to_path, window_origin
 from ..store.locations import catalog_dir_for
@@ -29,6 +30,8 @@ from .workers import Worker, WorkerPool
 class CatalogSession(QObject):
     pairsChanged = Signal()
     decisionsChanged = Signal()
+    keepersChanged = Signal()  # the policy or a keeper choice changed: suggested keepers are stale
+    backgroundFailed = Signal(str)  # a background question (keepers, merge groups) failed: the window says so
 
     def __init__(self, folder: Path, pool: WorkerPool, cache: ImageCache, catalog_dir: Optional[Path] = None,
                  min_score: float = DEFAULT_MIN_SCORE, parent=None):
@@ -102,6 +105,10 @@ class CatalogSession(QObject):
         return " ↔ ".join(os.path.basename(path_of.get(sha, sha[:12])) for sha in (sha_a, sha_b))
 
     def undo_message(self, undone: list[dict]) -> str:
+        if not undone and self.catalog.undone_keepers:
+            n = len(self.catalog.undone_keepers)
+            return (f"Undone: the keeper choice of {n} group{'s' if n != 1 else ''} "
+                    "(the keeper policy suggests their keepers again)")
         if not undone:
             return "Nothing of yours to undo"
         restored = {step["restored"] for step in undone}
@@ -159,11 +166,89 @@ class CatalogSession(QObject):
                     p.decision = step["restored"]
         if undone:
             self.decisionsChanged.emit()
+        if self.catalog.undone_keepers:  # the step was a keeper choice (one, or the policy applied to every group)
+            self.keepersChanged.emit()
         return undone
 
     def set_keeper(self, sha256: str, path_raw: bytes) -> None:
         self.catalog.set_keeper(sha256, path_raw)  # this very file, not just any of its byte copies
         self.decisionsChanged.emit()
+        self.keepersChanged.emit()
+
+    # -- the keeper policy -------------------------------------------------------------------------
+    # Suggesting a keeper decodes and compares pictures (about 45 ms a pair the first time), so every question
+    # about keepers is answered in a worker, on a connection of its own; the answers reach the views by signal.
+    def in_background(self, job: Callable[[Catalog, object], object], on_result: Callable[[object], None],
+                      connect: Optional[Callable[[Worker], None]] = None) -> Worker:
+        """Run `job(catalog, progress)` in a worker with its own connection; `on_result` on the UI thread, unless
+        this session has been closed since. `connect` wires more signals before the start."""
+        catalog_dir = self.catalog_dir
+
+        def run(progress):
+            with Catalog(catalog_dir, create=False) as catalog:  # no root: opening must not write
+                return job(catalog, progress)
+
+        worker = Worker(run)
+        worker.signals.result.connect(lambda value: self.closed or on_result(value))
+        if connect is not None:
+            connect(worker)
+        else:  # errors reach the curator (the worker has logged the details)
+            worker.signals.failed.connect(lambda message: self.closed or self.backgroundFailed.emit(message))
+        return self.pool.start(worker)
+
+    def merged_async(self, on_done: Callable[[list], None]) -> Worker:
+        """The merge groups an export would write, with their keepers and reasons (core/review.merge_groups)."""
+        files = list(self.files.values())
+        return self.in_background(lambda catalog, _: merge_groups(catalog, files, with_scores=False), on_done)
+
+    def keepers_async(self, groups: dict, on_done: Callable[[dict], None]) -> Worker:
+        """{key: [Member, ...]} -> {key: KeeperChoice}: the curator's keeper, else the policy's, with its reason."""
+        def job(catalog, progress):
+            from ..core import keeper  # OpenCV: loaded when a keeper is first asked for
+
+            ctx = keeper.Context.of(catalog)  # the policy read once for all of them
+            out = {}
+            for key, members in groups.items():
+                progress.check()
+                out[key] = keeper.keeper_for(catalog, members, ctx=ctx)
+            return out
+
+        return self.in_background(job, on_done)
+
+    def plan_keepers_async(self, on_done: Callable[[bulk.KeeperPlan], None]) -> Worker:
+        files = list(self.files.values())
+        return self.in_background(
+            lambda catalog, _: bulk.plan_keepers(merge_groups(catalog, files, with_scores=False)), on_done)
+
+    def apply_keepers(self, plan: bulk.KeeperPlan) -> int:
+        """Fix every planned keeper as one undo step of this window."""
+        changed = bulk.apply_keepers(self.catalog, plan)
+        self.keepersChanged.emit()
+        return changed
+
+    def policy(self):
+        from ..core import keeper
+
+        return keeper.load_policy(self.catalog)
+
+    def save_policy(self, policy) -> None:
+        """Stored in the catalogue (core/keeper.py), so `fashionsim keeper-policy` and the export agree."""
+        from ..core import keeper
+
+        keeper.save_policy(self.catalog, policy)
+        self.keepersChanged.emit()
+
+    def check_shoot(self, folder: Path, workers: int, on_done: Callable[[object], None],
+                    connect: Optional[Callable[[Worker], None]] = None) -> Worker:
+        """The intake check (core/intake.py) of a new shoot against this catalogue; it only reads the catalogue."""
+        min_score = self.min_score
+
+        def job(catalog, progress):
+            from ..core.intake import check
+
+            return check(catalog, Path(folder), progress, min_score, workers)
+
+        return self.in_background(job, on_done, connect)
 
     # -- background picture loading --------------------------------------------------------------
     def load_images(self, abs_paths: list[str], on_loaded: Optional[Callable[[dict], None]] = None,
