@@ -255,13 +255,15 @@ def test_window_export_refuses_catalogue_and_pictures_and_asks_before_replacing(
     assert not temp_leftovers(tmp_path, window.session.catalog_dir)
 
 
-def run_export_dialog(win, target: Path) -> list[str]:
-    """Drive the real Export dialogs: choose `target`, answer Yes/OK to every message; returns their texts."""
+def run_export_dialog(qtbot, win, target: Path) -> list[str]:
+    """Drive the real Export dialogs: choose `target`, answer Yes/OK to every message; returns their texts.
+    The confirmation comes once the merge groups are worked out in the background, so the driver waits for the
+    flow's last message (the export's result or its refusal)."""
     texts, ticks = [], [0]
 
     def step():
         ticks[0] += 1
-        if ticks[0] > 200:
+        if ticks[0] > 900:
             return
         QTimer.singleShot(100, step)  # a fresh timer each time: a nested dialog's loop still gets one
         dialog = QApplication.activeModalWidget()
@@ -274,6 +276,9 @@ def run_export_dialog(win, target: Path) -> list[str]:
 
     QTimer.singleShot(100, step)
     win.export_dialog()
+    qtbot.waitUntil(lambda: bool(texts) and ("Wrote" in texts[-1] or "could not be written" in texts[-1]
+                                             or "belongs to" in texts[-1]), timeout=60000)
+    qtbot.wait(300)  # the last message box closes
     ticks[0] = 1000  # stop driving
     return texts
 
@@ -283,14 +288,14 @@ def test_export_dialog_asks_once_and_refuses_catalogue_files(qtbot, window, tmp_
     monkeypatch.delenv("FASHIONSIM_NO_DIALOGS", raising=False)  # the curator sees every message
     db = window.session.catalog_dir / "catalog.sqlite"
     db_sha = sha256(db)
-    texts = run_export_dialog(window, db)
+    texts = run_export_dialog(qtbot, window, db)
     assert sha256(db) == db_sha and list(decisions_on_disk(window).values()) == ["merge"]
     assert not any("replace" in t.lower() for t in texts), texts  # never offered to replace the catalogue
     assert "catalog.sqlite belongs to the catalogue" in texts[-1]
 
     existing = tmp_path / "merges.csv"
     existing.write_text("notes\n")
-    texts = run_export_dialog(window, existing)
+    texts = run_export_dialog(qtbot, window, existing)
     assert sum("replace" in t.lower() for t in texts) == 1, texts  # asked exactly once
     assert existing.read_text().startswith("group_id,") and "Wrote 1 approved merges" in texts[-1]
 
