@@ -4,7 +4,9 @@
 
 1. Builds a labelled folder from ../shared/data (never shipped): held-out H&M products (the "check" half; the
    scorer was fitted on the other half) and Myntra photos, one generated near-duplicate variant per original
-   (10 kinds, seeded), plus the real reused photos already in the data (labelled by a tool-independent pixel test).
+   (12 kinds, seeded: benchmarks/variants.py), plus the real reused photos already in the data (labelled by a
+   tool-independent pixel test). Hard negatives: colourway siblings (one product in two colours) and look-alike
+   pairs (two products photographed in one template, reviewed by eye: benchmarks/dataset.py LOOKALIKES).
 2. Runs, each in its own process (wall time and peak memory measured there):
    - FashionSim's own CLI end to end (`fashionsim index`, then `fashionsim pairs --format json`);
    - pHash and dHash as imagehash computes them, at Hamming distance <= 10 (the common default), all pairs;
@@ -14,8 +16,10 @@
    - an ablation, not a tool curators use: FashionSim's own embedding alone (same ONNX model, one process),
      cosine >= 0.90, no verification; it shows what verification adds and what it costs.
 3. Reports pair precision / recall / F1 at each tool's default, average precision over the score, recall per
-   variant kind, the share of colourway-sibling pairs proposed, and visual-search recall; writes
+   variant kind, the colourway-sibling and look-alike pairs proposed, and visual-search recall; writes
    results.json, results.md and pr_curves.png into DIR (default benchmarks/results).
+
+`--split tune` measures the half the scorer is tuned on; `--tools FashionSim` runs only the named tools.
 """
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ def build_set(out: Path, hm: int, myntra: int, split: str = "check") -> dict:
         shutil.rmtree(out)
     parts = {"hm": build(out / "hm", "hm", hm, split, SEED), "myntra": build(out / "myntra", "myntra", myntra,
                                                                              split, SEED + 1)}
-    files, truth_pairs, kinds, siblings = [], [], {}, []
+    files, truth_pairs, kinds, siblings, lookalikes = [], [], {}, [], []
     article_of = {}
     for name, labels in parts.items():
         for p in labels["positives"]:
@@ -62,10 +66,13 @@ def build_set(out: Path, hm: int, myntra: int, split: str = "check") -> dict:
             article_of[a] = article_of[b] = f"{name}:{Path(p['a']).stem}"
         for s in labels["siblings"]:
             siblings.append((f"{name}/{s['a']}", f"{name}/{s['b']}"))
+        for s in labels["lookalikes"]:
+            lookalikes.append((f"{name}/{s['a']}", f"{name}/{s['b']}"))
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.suffix in (".jpg", ".png", ".webp"))
     reused = reused_photos(out, [f for f in files if "/originals/" in f])
     labels = {"files": files, "variant_pairs": truth_pairs, "kinds": {f"{a}|{b}": k for (a, b), k in kinds.items()},
-              "reused_pairs": reused, "sibling_pairs": siblings, "article_of": article_of,
+              "reused_pairs": reused, "sibling_pairs": siblings, "lookalike_pairs": lookalikes,
+              "article_of": article_of,
               "settings": {"seed": SEED, "hm": hm, "myntra": myntra, "split": split,
                            "reused_mae": REUSED_PHOTO_MAE}}
     (out / "labels.json").write_text(json.dumps(labels))
@@ -112,14 +119,26 @@ def truth_groups(labels: dict) -> dict[str, int]:
 def tool_fashionsim(folder: Path, work: Path) -> dict:
     env = dict(os.environ, FASHIONSIM_HOME=str(work / "home"))
     cat = work / "catalog"
+    start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-m", "fashionsim_desktop", "index", str(folder), "--catalog", str(cat)],
                    check=True, env=env, cwd=REPO, capture_output=True)
+    # Indexing alone (`pairs` below also decodes pictures to suggest keepers). CPU seconds, the index process and
+    # its workers together, move far less than wall time when other work shares the machine.
+    index_seconds, index_cpu = time.perf_counter() - start, _children_cpu() - cpu
     out = subprocess.run([sys.executable, "-m", "fashionsim_desktop", "pairs", "--catalog", str(cat),
                           "--min-score", "0", "--format", "json"], check=True, env=env, cwd=REPO,
                          capture_output=True, text=True).stdout
     from fashionsim_desktop.core.pairs import DEFAULT_MIN_SCORE
 
-    return {"scores": file_pairs(json.loads(out)), "threshold": DEFAULT_MIN_SCORE, "catalog": str(cat)}
+    pairs = json.loads(out)
+    tiers = [[a, b, t] for (a, b), t in file_tiers(pairs).items()]
+    return {"scores": file_pairs(pairs), "threshold": DEFAULT_MIN_SCORE, "catalog": str(cat), "tiers": tiers,
+            "index_seconds": index_seconds, "index_cpu_seconds": index_cpu}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def file_pairs(pairs: list[dict]) -> list[tuple[str, str, float]]:
@@ -139,8 +158,21 @@ def file_pairs(pairs: list[dict]) -> list[tuple[str, str, float]]:
             for b in files_of[p["sha256_b"]]:
                 if a != b:
                     key = (min(a, b), max(a, b))
-                    best[key] = max(best.get(key, 0.0), p["score"])
+                    best[key] = max(best.get(key, 0.0), p.get("score") or 0.0)  # product-tier pairs: no score
     return [(a, b, score) for (a, b), score in sorted(best.items())]
+
+
+def file_tiers(pairs: list[dict]) -> dict[tuple[str, str], str]:
+    """The tier FashionSim gave each file pair, where its output names one (closest tier wins)."""
+    order = ("exact", "duplicate", "variant", "similar")
+    tiers: dict[tuple[str, str], str] = {}
+    for p in pairs:
+        tier = p.get("tier")
+        if tier in order:
+            key = (min(p["path_a"], p["path_b"]), max(p["path_a"], p["path_b"]))
+            if key not in tiers or order.index(tier) < order.index(tiers[key]):
+                tiers[key] = tier
+    return tiers
 
 
 def _all_files(folder: Path) -> list[str]:
@@ -256,7 +288,8 @@ def _own_peak_mb() -> float:
 # -- scoring ----------------------------------------------------------------------------------------
 def evaluate(result: dict, labels: dict, group_of: dict) -> dict:
     positives = {frozenset(p) for members in _members(group_of).values() for p in combinations(members, 2)}
-    siblings = {frozenset(p) for p in _sibling_pairs(labels, group_of)}
+    siblings = {frozenset(p) for p in _article_pairs(labels, labels["sibling_pairs"], group_of)}
+    lookalikes = {frozenset(p) for p in _article_pairs(labels, labels.get("lookalike_pairs", []), group_of)}
     scored = {}
     for a, b, s in result["scores"]:
         key = frozenset((a, b))
@@ -283,16 +316,20 @@ def evaluate(result: dict, labels: dict, group_of: dict) -> dict:
         chosen = {k for k, s in scored.items() if s >= t}
         good = len(chosen & positives)
         sweep[t] = {"precision": good / max(1, len(chosen)), "recall": good / max(1, len(positives)),
-                    "siblings": len(chosen & siblings)}
+                    "siblings": len(chosen & siblings), "lookalikes": len(chosen & lookalikes)}
     return {
         "sweep": sweep,
         "precision": precision, "recall": recall, "f1": f1, "average_precision": ap,
         "proposed": len(predicted), "true_pairs": len(positives),
         "recall_per_kind": {k: float(np.mean(v)) if v else None for k, v in sorted(per_kind.items())},
         "sibling_pairs": len(siblings), "siblings_proposed": len(predicted & siblings),
+        "lookalike_pairs": len(lookalikes), "lookalikes_proposed": len(predicted & lookalikes),
+        "tiers": _tiers_right(result.get("tiers"), positives, siblings | lookalikes),
         "curve": {"precision": prec_curve[:: max(1, len(prec_curve) // 400)].tolist(),
                   "recall": rec_curve[:: max(1, len(rec_curve) // 400)].tolist()},
         "seconds": result["seconds"], "seconds_runs": result.get("seconds_runs", [result["seconds"]]),
+        "index_seconds_runs": result.get("index_seconds_runs", []),
+        "index_cpu_seconds_runs": result.get("index_cpu_seconds_runs", []),
         "peak_mb": result["peak_mb"],
     }
 
@@ -304,13 +341,28 @@ def _members(group_of: dict) -> dict[int, list[str]]:
     return members
 
 
-def _sibling_pairs(labels: dict, group_of: dict) -> list[tuple[str, str]]:
-    """Every file of one colourway paired with every file of another colourway of the same product."""
+def _tiers_right(tiers, positives: set, negatives: set):
+    """Of the labelled pairs the tool gave a tier, how many got the right one: true pairs exact or duplicate,
+    colourway and look-alike pairs anything else. None when the tool gives no tiers."""
+    if not tiers:
+        return None
+    given = {frozenset((a, b)): t for a, b, t in tiers}
+    right = total = 0
+    for key, tier in given.items():
+        if key in positives or key in negatives:
+            total += 1
+            right += (tier in ("exact", "duplicate")) == (key in positives)
+    return {"right": right, "labelled": total}
+
+
+def _article_pairs(labels: dict, pairs: list, group_of: dict) -> list[tuple[str, str]]:
+    """Every file of one labelled article (its original and variant) paired with every file of the other: for
+    colourway siblings and look-alikes, a variant of one is no closer to the other than its original."""
     by_article = defaultdict(list)
     for f in labels["files"]:
         by_article[labels["article_of"].get(f, f)].append(f)
     out = []
-    for a, b in labels["sibling_pairs"]:
+    for a, b in pairs:
         for x in by_article[labels["article_of"][a]]:
             for y in by_article[labels["article_of"][b]]:
                 if group_of[x] != group_of[y]:
@@ -347,22 +399,28 @@ def search_recall(catalog_dir: Path, labels: dict, group_of: dict) -> dict:
 # -- reporting ----------------------------------------------------------------------------------------
 def write_report(out: Path, metrics: dict, search: dict, labels: dict) -> str:
     kinds = sorted({k for m in metrics.values() for k in m["recall_per_kind"]})
-    lines = ["| tool | precision | recall | F1 | AP | colourway pairs proposed | time | peak memory |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| tool | precision | recall | F1 | AP | colourway pairs proposed | look-alike pairs proposed | time | "
+             "peak memory |", "|---|---|---|---|---|---|---|---|---|"]
     for name, m in metrics.items():
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
                      f"{m['average_precision']:.3f} | {m['siblings_proposed']} of {m['sibling_pairs']} | "
+                     f"{m['lookalikes_proposed']} of {m['lookalike_pairs']} | "
                      f"{m['seconds']:.0f} s | {m['peak_mb']:.0f} MB |")
-    runs = metrics["FashionSim"]["seconds_runs"]
+    runs = next(iter(metrics.values()))["seconds_runs"]
     lines += ["", f"Time: the median of {len(runs)} runs of each tool, interleaved (one of every tool per round). "
                   "Runs per tool: " + "; ".join(f"{name} " + " / ".join(f"{t:.0f}" for t in m["seconds_runs"]) + " s"
                                                 for name, m in metrics.items()) + "."]
+    indexing = metrics.get("FashionSim", {})
+    if indexing.get("index_seconds_runs"):
+        lines.append("FashionSim's indexing alone (`fashionsim index`, without listing the pairs): "
+                     + " / ".join(f"{t:.1f}" for t in indexing["index_seconds_runs"]) + " s wall, "
+                     + " / ".join(f"{t:.1f}" for t in indexing["index_cpu_seconds_runs"]) + " s CPU.")
     embedding_tools = [name for name in metrics if name in CNN_TOOLS]
-    if embedding_tools:
+    if embedding_tools and "FashionSim" in metrics:
         fastest = min(embedding_tools, key=lambda n: metrics[n]["seconds"])
         lines.append(f"FashionSim's time is {metrics['FashionSim']['seconds'] / metrics[fastest]['seconds']:.2f}x "
                      f"that of the fastest existing tool that computes a CNN embedding ({fastest}); target 1.2x.")
-    if ABLATION in metrics:
+    if ABLATION in metrics and "FashionSim" in metrics:
         lines.append(f"It is {metrics['FashionSim']['seconds'] / metrics[ABLATION]['seconds']:.2f}x the ablation "
                      "(its own embedding with no verification): the cost of verifying the candidates.")
     lines += ["", "Recall per kind of duplicate:", "", "| tool | " + " | ".join(kinds) + " |",
@@ -371,14 +429,21 @@ def write_report(out: Path, metrics: dict, search: dict, labels: dict) -> str:
         cells = [f"{m['recall_per_kind'].get(k):.2f}" if m["recall_per_kind"].get(k) is not None else "-"
                  for k in kinds]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", f"Visual search (FashionSim): the original (or a copy of it) is the first result for "
-                  f"{search['variant_recall_at_1']:.3f} of variant queries and in the top 10 for "
-                  f"{search['variant_recall_at_10']:.3f}; colourway siblings appear in the top 10 "
-                  f"{search['colourway_recall_at_10']:.3f} of the time (\"similar products\").",
-              "", f"Set: {len(labels['files'])} pictures, {metrics['FashionSim']['true_pairs']} true pairs "
+    tiers = metrics.get("FashionSim", {}).get("tiers")
+    if tiers:
+        lines += ["", f"Tiers (FashionSim): {tiers['right']} of {tiers['labelled']} labelled pairs it lists have the "
+                      "right tier (true pairs exact or duplicate; colourway and look-alike pairs neither)."]
+    if search:
+        lines += ["", f"Visual search (FashionSim): the original (or a copy of it) is the first result for "
+                      f"{search['variant_recall_at_1']:.3f} of variant queries and in the top 10 for "
+                      f"{search['variant_recall_at_10']:.3f}; colourway siblings appear in the top 10 "
+                      f"{search['colourway_recall_at_10']:.3f} of the time (\"similar products\")."]
+    first = next(iter(metrics.values()))
+    lines += ["", f"Set: {len(labels['files'])} pictures, {first['true_pairs']} true pairs "
                   f"({len(labels['variant_pairs'])} generated variants, {len(labels['reused_pairs'])} reused "
-                  f"photos already in the data), {metrics['FashionSim']['sibling_pairs']} colourway-sibling pairs. "
-                  f"Seed {SEED}, split \"{labels['settings']['split']}\"."]
+                  f"photos already in the data), {first['sibling_pairs']} colourway-sibling pairs, "
+                  f"{first['lookalike_pairs']} look-alike pairs ({len(labels['lookalike_pairs'])} reviewed pairs of "
+                  f"originals, each side with its variant). Seed {SEED}, split \"{labels['settings']['split']}\"."]
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     (out / "results.json").write_text(json.dumps({"metrics": metrics, "search": search}, indent=1))
@@ -386,7 +451,11 @@ def write_report(out: Path, metrics: dict, search: dict, labels: dict) -> str:
 
 
 def plot(out: Path, metrics: dict) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("pr_curves.png not drawn: matplotlib is not installed", file=sys.stderr)
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -412,6 +481,16 @@ def plot(out: Path, metrics: dict) -> None:
     fig.savefig(out / "pr_curves.png", bbox_inches="tight")
 
 
+def chosen_tools(names) -> list[str]:
+    if not names:
+        return list(TOOLS)
+    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    tools = [t for t in TOOLS if any(t.lower() == w or t.split()[0].lower() == w for w in wanted)]
+    if not tools:
+        raise SystemExit(f"no tool named {names!r}; tools: " + "; ".join(TOOLS))
+    return tools
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="FashionSim vs common tools")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
@@ -422,6 +501,8 @@ def main(argv=None) -> int:
                         help="check: products the scorer never saw (the published figures); tune: the other half")
     parser.add_argument("--timing-rounds", type=int, default=3,
                         help="run every tool this many times, interleaved, and report the median wall time")
+    parser.add_argument("--tools", help="comma-separated tool names (or their first words) to run; default all, "
+                                        "e.g. --tools FashionSim")
     parser.add_argument("--run-tool", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     folder = args.work / "set"
@@ -430,9 +511,10 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     labels = build_set(folder, args.hm, args.myntra, args.split)
-    tools = list(TOOLS)
+    tools = chosen_tools(args.tools)
     try:
-        fastdup_python(args.work)  # install before anything is timed
+        if "fastdup (defaults)" in tools:
+            fastdup_python(args.work)  # install before anything is timed
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"fastdup left out of this run: its environment could not be set up ({exc})", file=sys.stderr)
         tools.remove("fastdup (defaults)")
@@ -441,6 +523,7 @@ def main(argv=None) -> int:
     # Wall times on this kind of machine vary by 15-25% from one minute to the next. Every tool runs once per
     # round, rounds are interleaved so a slow spell hits all tools alike, and the median is reported.
     metrics, results, seconds, peaks = {}, {}, defaultdict(list), defaultdict(list)
+    indexing, indexing_cpu = defaultdict(list), defaultdict(list)
     for round_no in range(1, args.timing_rounds + 1):
         for name in tools:
             work = args.work / name.split()[0]
@@ -451,13 +534,18 @@ def main(argv=None) -> int:
                                    "--run-tool", name], cwd=REPO, capture_output=True, text=True, check=True)
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             seconds[name].append(result["seconds"])
+            if "index_seconds" in result:
+                indexing[name].append(result["index_seconds"])
+                indexing_cpu[name].append(result["index_cpu_seconds"])
             peaks[name].append(result["peak_mb"])
             results.setdefault(name, result)  # every tool is deterministic: its pairs are the same each round
     for name in tools:
         results[name].update(seconds=float(np.median(seconds[name])), seconds_runs=seconds[name],
-                             peak_mb=max(peaks[name]))
+                             peak_mb=max(peaks[name]), index_seconds_runs=indexing[name],
+                             index_cpu_seconds_runs=indexing_cpu[name])
         metrics[name] = evaluate(results[name], labels, group_of)
-    search = search_recall(Path(results["FashionSim"]["catalog"]), labels, group_of)
+    search = search_recall(Path(results["FashionSim"]["catalog"]), labels, group_of) if "FashionSim" in results \
+        else None
     text = write_report(args.out, metrics, search, labels)
     plot(args.out, metrics)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")

@@ -2,6 +2,10 @@
 
 `make_variant(image, kind, rng)` returns (edited RGB image, file format). Every kind is a near duplicate of
 its source (the same product photo); the benchmark labels (source, variant) as a true pair.
+
+`KINDS` are the mild edits the scorer was first fitted on (other benchmarks draw from them too); `HARSH_KINDS`
+are crops that change the aspect ratio, alone and combined with a re-encode and a tone change, as shops re-frame
+photos for their own grid. The accuracy benchmark uses both (`BENCHMARK_KINDS`).
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 KINDS = (
     "reencode", "resize", "crop", "pad", "mirror", "rotate", "tone", "background", "overlay", "format",
 )
+HARSH_KINDS = ("crop_aspect", "crop_reencode_tone")
+BENCHMARK_KINDS = KINDS + HARSH_KINDS
 
 
 def _reencode(im, rng):
@@ -29,6 +35,24 @@ def _crop(im, rng):
     l, r = int(w * rng.uniform(0.02, 0.12)), int(w * rng.uniform(0.02, 0.12))
     t, b = int(h * rng.uniform(0.02, 0.12)), int(h * rng.uniform(0.02, 0.12))
     return im.crop((l, t, w - r, h - b)), ("JPEG", 90)
+
+
+def _crop_aspect(im, rng):
+    # Re-framing to another aspect ratio: 5-25% off one axis only, from one edge or split over both.
+    w, h = im.size
+    vertical = rng.random() < 0.5
+    side = h if vertical else w
+    cut = int(side * rng.uniform(0.05, 0.25))
+    first = rng.choice([0, cut, rng.randint(0, cut)])  # all from the top/left, all from the other edge, or split
+    box = (0, first, w, h - (cut - first)) if vertical else (first, 0, w - (cut - first), h)
+    return im.crop(box), ("JPEG", 90)
+
+
+def _crop_reencode_tone(im, rng):
+    # What a reseller's pipeline does in one go: re-frame, re-tone, save at a low quality.
+    cropped, _ = _crop_aspect(im, rng)
+    toned, _ = _tone(cropped, rng)
+    return toned, ("JPEG", rng.randint(40, 70))
 
 
 def _pad(im, rng):
@@ -94,6 +118,7 @@ def _format(im, rng):
 _MAKERS = {
     "reencode": _reencode, "resize": _resize, "crop": _crop, "pad": _pad, "mirror": _mirror,
     "rotate": _rotate, "tone": _tone, "background": _background, "overlay": _overlay, "format": _format,
+    "crop_aspect": _crop_aspect, "crop_reencode_tone": _crop_reencode_tone,
 }
 
 

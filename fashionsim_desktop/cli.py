@@ -1,6 +1,6 @@
 """`fashionsim` command line: headless commands over the core.
 
-    fashionsim index [FOLDER] [--catalog DIR] [--workers N]
+    fashionsim index [FOLDER] [--catalog DIR] [--workers N] [--engine local|ray] [--ray-address ADDR]
     fashionsim pairs [--min-score S] [--format table|csv|json]
     fashionsim decide PATH_A PATH_B merge|keep       fashionsim undo
     fashionsim keeper PATH                            fashionsim groups
@@ -32,7 +32,7 @@ from .core.errors import Cancelled, FashionSimError
 from .core.pairs import DEFAULT_MIN_SCORE
 from .core.progress import PHASE_LABELS, Progress
 from .core.scan import display_path
-from .core.tiers import Tier
+from .core.tiers import DUPLICATE_TIERS, Tier
 from .store.catalog import Catalog
 from .store.locations import catalog_dir_for, data_home
 
@@ -147,13 +147,14 @@ def cmd_index(args) -> int:
     if not args.folder:
         print(f"No folder given: indexing the bundled sample catalogue {folder}", file=sys.stderr)
     directory = Path(args.catalog).absolute() if args.catalog else catalog_dir_for(folder)
+    engine, ray_address = _index_engine(args)
     progress = Progress()
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, lambda *_: progress.token.cancel())  # Ctrl-C: stop cleanly, keep finished work
     try:
         with Catalog(directory, root=folder) as catalog:
             _opened.append(catalog)
-            indexer = Indexer(folder, catalog, workers=args.workers)
+            indexer = Indexer(folder, catalog, workers=args.workers, engine=engine, ray_address=ray_address)
             with TerminalProgress() as view:
                 progress.listener = view
                 report = indexer.run(progress)
@@ -179,19 +180,31 @@ def cmd_index(args) -> int:
     return 0
 
 
+def _index_engine(args) -> tuple[str, Optional[str]]:
+    """(engine, Ray address) of an index command; says before any work starts that Ray is missing or the
+    cluster does not answer."""
+    engine, address = getattr(args, "engine", "local"), getattr(args, "ray_address", None)
+    if address and engine != "ray":
+        raise FashionSimError("--ray-address goes with --engine ray.")
+    if engine == "ray":
+        from .core.ray_engine import check_available
+
+        check_available(address)
+    return engine, address
+
+
 def cmd_pairs(args) -> int:
     from .core.products import pair_products
     from .core.review import list_pairs
 
+    tiers = [Tier(args.tier)] if args.tier else DUPLICATE_TIERS
     with open_existing(args) as catalog:
-        pairs = list_pairs(catalog, args.min_score)
+        pairs = list_pairs(catalog, args.min_score, tiers)
         products = pair_products(catalog, pairs) if args.format == "json" else {}
         if args.format == "json":  # which of the two would stay, and why (core/keeper.py; decodes the pictures)
             from .core.keeper import pair_keepers
 
-            keepers = pair_keepers(catalog, [p for p in pairs if not args.tier or p.tier == Tier(args.tier)])
-    if args.tier:
-        pairs = [p for p in pairs if p.tier == Tier(args.tier)]
+            keepers = pair_keepers(catalog, [p for p in pairs if p.tier in DUPLICATE_TIERS])
     if args.format == "json":
         print(json.dumps([{**p.as_dict(), **products[(p.sha_a, p.sha_b)],
                            **keepers.get((p.raw_a, p.raw_b), {"keeper": None, "keeper_reason": None})}
@@ -206,8 +219,9 @@ def cmd_pairs(args) -> int:
         sys.stdout.write(buf.getvalue())
     else:
         for p in pairs:
-            print(f"{p.score:6.3f}  {p.tier.value:9}  {p.decision or '-':5}  {p.path_a}  <->  {p.path_b}")
-        print(f"{len(pairs)} pairs at score >= {args.min_score}", file=sys.stderr)
+            print(f"{p.score:6.3f}  {p.tier.value:9}  {p.decision or '-':7}  {p.path_a}  <->  {p.path_b}  ({p.summary})")
+        shown = f"{args.tier} pairs" if args.tier else f"pairs at score >= {args.min_score}"
+        print(f"{len(pairs)} {shown}", file=sys.stderr)
     return 0
 
 
@@ -244,7 +258,7 @@ def find_picture(catalog: Catalog, arg: str) -> dict:
 
 
 def cmd_decide(args) -> int:
-    from .core.review import DECISIONS, decide
+    from .core.review import DECISIONS, VARIANT, decide
 
     wanted = "DECISION" if args.all else "PATH_A PATH_B DECISION"
     if len(args.items) != len(wanted.split()) or args.items[-1] not in DECISIONS:
@@ -259,6 +273,9 @@ def cmd_decide(args) -> int:
         a, b = find_picture(catalog, args.items[0]), find_picture(catalog, args.items[1])
         if a["path_raw"] == b["path_raw"]:
             raise FashionSimError(f"{a['path']} was given twice; a decision is about two pictures.")
+        if a["sha256"] == b["sha256"] and args.items[2] == VARIANT:
+            raise FashionSimError(f"{a['path']} and {b['path']} are the same bytes: byte copies are duplicates, "
+                                  "not variants.")
         decide(catalog, a["sha256"], b["sha256"], args.items[2])
         copies = len(catalog.paths_of_sha(a["sha256"])) if a["sha256"] == b["sha256"] else 0
     print(f"Saved: {args.items[2]} {a['path']} <-> {b['path']}")
@@ -273,7 +290,7 @@ def _decide_all(args, decision: str) -> int:
     from .core.review import kept_apart, list_pairs
 
     with open_existing(args) as catalog:
-        pairs = list_pairs(catalog)
+        pairs = list_pairs(catalog, tiers=[Tier(args.tier)] if args.tier else DUPLICATE_TIERS)
         step = bulk.plan(pairs, decision, Tier(args.tier) if args.tier else None, args.min_score,
                          kept_apart(catalog.decisions()))
         print(("Would do: " if args.dry_run else "") + step.describe())
@@ -478,9 +495,8 @@ def cmd_search(args) -> int:
         results = []
         for image in args.images:
             try:
-                hits = searcher.query_file(Path(image), args.k)
-                results.append({"query": image, "results": [{"path": h.path, "sha256": h.sha256,
-                                                             "similarity": h.similarity} for h in hits]})
+                found = searcher.grouped_file(Path(image), args.k)
+                results.append({"query": image, "results": found.rows()})
             except (DecodeError, OSError) as exc:
                 results.append({"query": image, "error": str(exc), "results": []})
         searcher.close()
@@ -490,7 +506,8 @@ def cmd_search(args) -> int:
         for r in results:
             print(f"{r['query']}:" + (f" {r['error']}" if "error" in r else ""))
             for h in r["results"]:
-                print(f"    {h['similarity']:.3f}  {h['path']}")
+                copies = f"  (and {len(h['copies']) - 1} more copies)" if len(h.get("copies", [])) > 1 else ""
+                print(f"    {h['similarity']:.3f}  {h['tier']:9}  {h['path']}{copies}")
     return 0 if all("error" not in r for r in results) else 1
 
 
@@ -592,12 +609,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("index", cmd_index, "index a folder (default: the bundled sample catalogue)")
     p.add_argument("folder", nargs="?")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: 2)")
-    p = add("pairs", cmd_pairs, "list candidate duplicate pairs, best first")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: 2); with --engine ray, Ray actors (default: one per cluster CPU)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="where pictures are decoded and embedded: worker processes here (default), or a Ray "
+                        'cluster (needs: pip install "fashionsim-desktop[cluster]")')
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="the Ray cluster to use: auto, HOST:PORT or ray://HOST:10001 (default: start Ray here)")
+    p = add("pairs", cmd_pairs, "list candidate pairs: duplicates (exact and edited copies) best first, or with "
+                                "--tier variant|similar the same product in other colours, or similar products")
     p.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE)
-    p.add_argument("--tier", choices=[t.value for t in Tier], help="only pairs of this tier")
+    p.add_argument("--tier", choices=[t.value for t in Tier],
+                   help="only pairs of this tier (default: exact and duplicate)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p = add("decide", cmd_decide, "record a decision on a pair (PATH_A PATH_B merge|keep|skip), or with --all "
+    p = add("decide", cmd_decide, "record a decision on a pair (PATH_A PATH_B merge|keep|skip|variant), or with --all "
                                   "on every undecided pair of a tier")
     p.add_argument("items", nargs="+", metavar="ARG", help="PATH_A PATH_B DECISION, or with --all only DECISION")
     p.add_argument("--all", action="store_true", help="decide every undecided pair matching --tier/--min-score")
@@ -630,7 +655,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     add("doctor", cmd_doctor, "check the catalogue (database, journal, search index, evidence) and report")
     add("restore", cmd_restore, "rebuild a damaged catalogue's decisions from its decision journal")
-    p = add("search", cmd_search, "find the catalogue pictures most similar to images")
+    p = add("search", cmd_search, "find the catalogue pictures most like images: copies of the photo, the same "
+                                  "product in other colours, similar products")
     p.add_argument("images", nargs="+")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--format", choices=["table", "json"], default="table")

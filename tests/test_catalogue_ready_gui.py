@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QDialogButtonBox, QInputDialog  # noqa: E402
 
 from fashionsim_desktop.core.review import merge_groups  # noqa: E402
 from fashionsim_desktop.ui.bulk_dialog import BulkDialog  # noqa: E402
-from fashionsim_desktop.ui.compare_view import DIFFERENT  # noqa: E402
 from fashionsim_desktop.ui.models import PagedThumbnailModel, ThumbnailFilterProxy  # noqa: E402
+from fashionsim_desktop.ui.palette import different_colour  # noqa: E402
 
 from .conftest import SHARED, some_hm_images  # noqa: E402
 from .test_gui import decisions_on_disk, open_and_index, window  # noqa: E402,F401  (window is a fixture)
@@ -95,8 +95,9 @@ def pair_named(win, name_a, name_b):
 def metadata(win) -> dict:
     """The review's metadata table as {row label: (A, B, A highlighted)}."""
     table = win.review.compare.table
+    different = different_colour(win.review.compare.palette())  # the highlight follows the palette
     return {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text(),
-                                      table.item(r, 1).background().color() == DIFFERENT)
+                                      table.item(r, 1).background().color() == different)
             for r in range(table.rowCount())}
 
 

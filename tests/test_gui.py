@@ -18,6 +18,7 @@ os.environ["FASHIONSIM_NO_DIALOGS"] = "1"
 from PySide6.QtCore import QMimeData, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
+from fashionsim_desktop.core.tiers import Tier  # noqa: E402
 from fashionsim_desktop.store.catalog import Catalog  # noqa: E402
 from fashionsim_desktop.ui.main_window import MainWindow  # noqa: E402
 from fashionsim_desktop.ui.models import ErrorsModel, PairFilterProxy, PairTableModel, ThumbnailListModel  # noqa
@@ -263,7 +264,7 @@ def test_item_models_pass_qt_model_tester(qtmodeltester, small_catalog_folder, t
     qtmodeltester.check(model)
     proxy = PairFilterProxy()
     proxy.setSourceModel(model)
-    proxy.set_filters(kind="near", min_score=0.6)
+    proxy.set_filters(tiers={Tier.DUPLICATE}, min_score=0.6)
     qtmodeltester.check(proxy)
     assert 0 < proxy.rowCount() < model.rowCount()
     errors_model = ErrorsModel()

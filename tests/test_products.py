@@ -236,8 +236,9 @@ def test_a_schema_2_catalogue_is_upgraded_with_a_backup(tmp_path):
     directory = tmp_path / "old"
     with Catalog(directory) as catalog:
         catalog.decide("aa", "bb", "merge")
-    conn = sqlite3.connect(directory / DB_NAME)  # back to schema 2 exactly: schemas 3 and 4 only added these
-    conn.executescript("DROP TABLE products; DROP TABLE products_waiting; ALTER TABLE decision_log DROP COLUMN kind; "
+    conn = sqlite3.connect(directory / DB_NAME)  # back to schema 2 exactly: schemas 3 to 5 only added these
+    conn.executescript("DROP TABLE product_vectors; DROP TABLE pair_tiers; "  # schema 5
+                       "DROP TABLE products; DROP TABLE products_waiting; ALTER TABLE decision_log DROP COLUMN kind; "
                        "PRAGMA user_version=2;")
     conn.close()
     with Catalog(directory) as catalog:

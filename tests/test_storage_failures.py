@@ -32,7 +32,7 @@ def mount_tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(point)], capture_output=True)
 
 
-@pytest.mark.parametrize("size", ["160k", "420k"])  # full while writing the database / the ANN index
+@pytest.mark.parametrize("size", ["200k", "420k"])  # full while writing the database / the ANN index
 def test_full_disk_gives_a_message_and_keeps_the_catalogue(size, small_catalog_folder, mount_tmpfs, model_path):
     place = mount_tmpfs(f"size={size}")
     with pytest.raises(CatalogError, match="is full"):

@@ -29,6 +29,13 @@ MIN_SEARCH_K = 1000
 INDEX_NAME = "vectors.ann"
 IDS_NAME = "vectors.ids.json"
 FINGERPRINT_KEY = "ann_fingerprint"  # the catalogue meta key callers keep build()'s fingerprint under
+# The product vectors (core/product_vectors.py) have an index of their own beside it, built the same way.
+PRODUCTS = "products"
+PRODUCTS_FINGERPRINT_KEY = "product_ann_fingerprint"
+
+
+def _file_names(name: str) -> tuple[str, str]:
+    return f"{name}.ann", f"{name}.ids.json"
 
 
 def projection(dim: int, seed: int = 20261124) -> np.ndarray:
@@ -90,22 +97,24 @@ def _make(shas: list[str], vectors: np.ndarray,
 
 
 def build(directory: Path, shas: list[str], vectors: np.ndarray, model_id: str,
-          on_progress: Optional[Callable[[int, int], None]] = None) -> str:
+          on_progress: Optional[Callable[[int, int], None]] = None, name: str = "vectors") -> str:
     """Build and save atomically (written beside, then renamed), so a crash never leaves half an index.
 
-    Returns the fingerprint (JSON text) that `load` checks the files against.
+    Returns the fingerprint (JSON text) that `load` checks the files against. `name` names the files
+    (`vectors` for the embeddings, `products` for the product vectors); `model_id` identifies what made them.
     """
+    index_name, ids_name = _file_names(name)
     index, _ = _make(shas, vectors, on_progress)
     suffix = f".{os.getpid()}.tmp"  # the window's search may rebuild while an indexing run does
-    tmp_index = directory / (INDEX_NAME + suffix)
-    tmp_ids = directory / (IDS_NAME + suffix)
+    tmp_index = directory / (index_name + suffix)
+    tmp_ids = directory / (ids_name + suffix)
     index.save(str(tmp_index))
     index.unload()
     tmp_ids.write_text(json.dumps({"model_id": model_id, "dim": vectors.shape[1], "shas": shas}))
-    fingerprint = json.dumps({name: [os.path.getsize(path), _crc32(path)]
-                              for name, path in ((INDEX_NAME, tmp_index), (IDS_NAME, tmp_ids))})
-    os.replace(tmp_index, directory / INDEX_NAME)
-    os.replace(tmp_ids, directory / IDS_NAME)
+    fingerprint = json.dumps({file_name: [os.path.getsize(path), _crc32(path)]
+                              for file_name, path in ((index_name, tmp_index), (ids_name, tmp_ids))})
+    os.replace(tmp_index, directory / index_name)
+    os.replace(tmp_ids, directory / ids_name)
     if on_progress:
         on_progress(len(shas) + 1, len(shas) + 1)
     return fingerprint
@@ -117,14 +126,15 @@ def in_memory(shas: list[str], vectors: np.ndarray) -> AnnIndex:
     return AnnIndex(index=index, shas=shas, proj=proj)
 
 
-def load(directory: Path, model_id: str, fingerprint: Optional[str]) -> Optional[AnnIndex]:
+def load(directory: Path, model_id: str, fingerprint: Optional[str], name: str = "vectors") -> Optional[AnnIndex]:
     """The saved index (memory-mapped), or None when missing, built with another model, or not the files
     `fingerprint` (from `build`) describes: damaged, truncated or replaced. No fingerprint: None too."""
-    ids_path, index_path = directory / IDS_NAME, directory / INDEX_NAME
+    index_name, ids_name = _file_names(name)
+    ids_path, index_path = directory / ids_name, directory / index_name
     try:
         expected = json.loads(fingerprint or "null")
-        ann_size, ann_crc = expected[INDEX_NAME]
-        ids_size, ids_crc = expected[IDS_NAME]
+        ann_size, ann_crc = expected[index_name]
+        ids_size, ids_crc = expected[ids_name]
         ids_bytes = ids_path.read_bytes()  # checked and parsed from the same bytes
         # Sizes first: a truncated file is refused without reading it.
         if os.path.getsize(index_path) != ann_size or len(ids_bytes) != ids_size:

@@ -3,9 +3,10 @@
 - The replace map: one row per approved duplicate, `from` -> `to` (paths, exact file URIs, image keys from the
   product data), so references to a duplicate (a product's image list, a page, a feed) can be rewritten to its
   keeper before the duplicate is removed.
-- The variant groups: pictures of one product in its colours and shots, grouped by the product group of the
-  product data (H&M `product_code`, Myntra style, Google Merchant `item_group_id`, an Akeneo product model,
-  a Shopify Handle); a group never merges anything, it links.
+- The variant groups: pictures of one product in its colours and shots, joined by the curator's `variant`
+  decisions and by the product group of the product data (H&M `product_code`, Myntra style, Google Merchant
+  `item_group_id`, an Akeneo product model with a colour variant axis, a Shopify Handle); a group never merges
+  anything, it links.
 
 Both are written like the merge list (core/export.py): safe targets, atomically, spreadsheet-safe CSV cells.
 """
@@ -17,12 +18,14 @@ import json
 from pathlib import Path
 
 from .export import _inert, check_target, file_uri, merge_list, write_atomically
+from .products import only_photos
+from .review import VARIANT, UnionFind, merge_groups
 from ..store.catalog import Catalog
 
 KINDS = ("merges", "replace-map", "variant-groups")
 REPLACE_COLUMNS = ("from_path", "from_uri", "from_sha256", "from_image_key", "from_product_id", "to_path", "to_uri",
                    "to_sha256", "to_image_key", "to_product_id")
-VARIANT_COLUMNS = ("variant_group_id", "product_group", "product_id", "sku", "colour", "category", "name", "path",
+VARIANT_COLUMNS = ("variant_group_id", "linked_by", "product_group", "product_id", "sku", "colour", "category", "name", "path",
                    "uri", "sha256")
 
 
@@ -43,26 +46,57 @@ def _image_keys(catalog: Catalog, shas: set) -> dict[str, str]:
 
 
 def variant_groups(catalog: Catalog) -> list[dict]:
-    """One row per picture of every product group that has two or more pictures, numbered group by group."""
+    """One row per picture of every variant group, numbered group by group. A group joins the pictures the curator
+    marked `variant` (another colour or shot of one product) and the pictures that share a product group in the
+    product data; a duplicate an approved merge removes is left out (its keeper stands for it)."""
     root = catalog.get_meta("root")
-    files = catalog.present_files()
     by_sha: dict[str, list[dict]] = {}
-    for f in files:
+    for f in catalog.present_files():
         by_sha.setdefault(f["sha256"], []).append(f)
-    members: dict[str, list[tuple]] = {}
-    for sha, infos in catalog.products_of(by_sha).items():
+    linked = UnionFind()
+    by_curator: set[str] = set()
+    for (a, b), d in catalog.decisions().items():
+        if d["decision"] == VARIANT and a in by_sha and b in by_sha:
+            linked.join(a, b)
+            by_curator.update((a, b))
+    products = catalog.products_of(by_sha)
+    by_data: set[str] = set()
+    first_of_group: dict[str, str] = {}
+    for sha, infos in products.items():
         for info in infos:
             if info.product_group:
-                for f in by_sha[sha]:
-                    members.setdefault(info.product_group, []).append((info, f))
+                linked.join(first_of_group.setdefault(info.product_group, sha), sha)
+                by_data.add(sha)
+    removed = _merged_away(catalog)
+    components: dict[str, list[str]] = {}
+    for sha in linked.items():
+        components.setdefault(linked.find(sha), []).append(sha)
+    groups = []
+    for shas in components.values():
+        files = [f for sha in shas for f in by_sha[sha] if f["path_raw"] not in removed]
+        if len(files) > 1:
+            groups.append(sorted(files, key=lambda f: (f["path"], f["path_raw"])))
     rows = []
-    groups = sorted((g, m) for g, m in members.items() if len({f["path_raw"] for _, f in m}) > 1)
-    for number, (group, pictures) in enumerate(groups, start=1):
-        for info, f in sorted(pictures, key=lambda item: (item[0].product_id, item[1]["path"])):
-            rows.append({"variant_group_id": number, "product_group": group, "product_id": info.product_id,
-                         "sku": info.sku, "colour": info.colour, "category": info.category, "name": info.name,
-                         "path": f["path"], "uri": file_uri(root, f["path_raw"]), "sha256": f["sha256"]})
+    for number, files in enumerate(sorted(groups, key=lambda g: g[0]["path"]), start=1):
+        for f in files:
+            infos = products.get(f["sha256"]) or [None]
+            how = [w for w, shas in (("curator", by_curator), ("product data", by_data)) if f["sha256"] in shas]
+            for info in infos:
+                rows.append({"variant_group_id": number, "linked_by": " + ".join(how),
+                             "product_group": info.product_group if info else None,
+                             "product_id": info.product_id if info else None, "sku": info.sku if info else None,
+                             "colour": info.colour if info else None, "category": info.category if info else None,
+                             "name": info.name if info else None, "path": f["path"],
+                             "uri": file_uri(root, f["path_raw"]), "sha256": f["sha256"]})
     return rows
+
+
+def _merged_away(catalog: Catalog) -> set[bytes]:
+    """Raw paths of the duplicates the approved merge list removes (as core/export.py's merge_list decides)."""
+    groups = merge_groups(catalog, with_scores=False)
+    duplicates = [(d.path_raw, d.sha256) for g in groups for d in g.duplicates]
+    spared = only_photos(catalog, duplicates)
+    return {raw for raw, _ in duplicates if raw not in spared}
 
 
 def render(rows: list[dict], columns: tuple, fmt: str, key: str) -> str:

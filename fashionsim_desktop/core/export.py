@@ -25,7 +25,8 @@ COLUMNS = ("group_id", "keeper_path", "keeper_sha256", "keeper_uri", "keeper_rea
 COLUMNS += ("root", "keeper_product_id", "keeper_sku", "duplicate_product_id", "duplicate_sku")  # core/products.py
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run such a cell as a formula
 # Never a target, in any folder: another catalogue's files are as precious as this one's.
-CATALOG_FILE_NAMES = ("catalog.sqlite", "decisions.journal.jsonl", "vectors.ann", "vectors.ids.json")
+CATALOG_FILE_NAMES = ("catalog.sqlite", "decisions.journal.jsonl", "vectors.ann", "vectors.ids.json", "products.ann",
+                      "products.ids.json")
 
 
 class ExportError(FashionSimError):

@@ -1,4 +1,4 @@
-"""The indexing pipeline: scan -> checksum -> features -> ANN index -> verified pairs.
+"""The indexing pipeline: scan -> checksum -> features -> product vectors -> ANN index -> verified pairs -> tiers.
 
 Incremental and resumable: unchanged files (same size and mtime) are not read again, a picture already
 known by its sha256 (a rename, a move, a byte copy) is not decoded again, finished pairs are not verified
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from . import ann, features, verify_worker
+from . import ann, features, product_similarity, verify_worker
 from .embedder import model_id as compute_model_id, runnable_model
 from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order
 from .pool import default_workers, run_chunks
+from .product_vectors import ProductEncoder
 from .progress import Progress
 from .scan import Found, Problem, check_folder, sha256_file, walk
 from .workcopies import WorkingCopies
@@ -36,18 +37,27 @@ class IndexReport:
     pictures_decoded: int = 0
     errors: int = 0
     pairs_verified: int = 0
+    product_vectors: int = 0
+    tiers_worked_out: int = 0
     seconds: dict = field(default_factory=dict)
 
 
 class Indexer:
     def __init__(self, folder: Path, catalog: Catalog, model_path: Optional[Path] = None,
-                 workers: Optional[int] = None):
+                 workers: Optional[int] = None, engine: str = "local", ray_address: Optional[str] = None):
         self.folder = check_folder(folder)
         self.catalog = catalog
         # Resolved here, once, so the catalogue records the model the workers will really run.
         self.model_path = runnable_model(model_path)
         self.model_id = compute_model_id(self.model_path)
         self.workers = workers or default_workers()
+        # "local": worker processes here; "ray": the features phase on a Ray cluster (core/ray_engine.py), with
+        # `workers` actors or, when not given, one per CPU of the cluster.
+        if engine not in ("local", "ray"):
+            raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
+        self.engine = engine
+        self.ray_address = ray_address
+        self.ray_workers = workers
         # Decoded pictures handed from the feature phase to the pair phase of this run only.
         self.working_copies = WorkingCopies.beside(catalog.directory)
 
@@ -59,7 +69,8 @@ class Indexer:
                                "window or command. Wait for it to finish, then try again.")
         try:
             for name, phase in (("scan", self._scan), ("checksum", self._checksum), ("features", self._features),
-                                ("index", self._build_index), ("pairs", self._verify_pairs)):
+                                ("products", self._product_vectors), ("index", self._build_index),
+                                ("pairs", self._verify_pairs), ("tiers", self._pair_tiers)):
                 start = time.perf_counter()
                 try:
                     phase(progress, report)
@@ -141,22 +152,47 @@ class Indexer:
     def _features(self, progress: Progress, report: IndexReport) -> None:
         self.working_copies.clear()  # a copy from an earlier run may come from another decoder version
         needing = self.catalog.paths_needing_features(self.model_id)
-        keep = self.working_copies.capacity() if needing else 0
+        # Ray workers may run on other machines, which cannot leave working copies here.
+        keep = self.working_copies.capacity() if needing and self.engine == "local" else 0
         todo = [(sha, raw_to_path(self.folder, raw), i < keep) for i, (sha, raw) in enumerate(needing)]
         raw_of = {path: raw for (_, raw), (_, path, _) in zip(needing, todo)}
         total = len(todo)
         progress.update("features", 0, total)
-        chunks = [todo[i:i + FEATURE_CHUNK] for i in range(0, total, FEATURE_CHUNK)]
+        if self.engine == "ray":
+            from . import ray_engine  # an optional extra: imported only when chosen
+
+            results = ray_engine.feature_results(todo, self.folder, self.model_path, self.model_id,
+                                                 self.ray_address, self.ray_workers, lambda: progress.token.cancelled)
+        else:
+            chunks = [todo[i:i + FEATURE_CHUNK] for i in range(0, total, FEATURE_CHUNK)]
+            results = run_chunks(features.compute_chunk, chunks, self.workers, lambda: progress.token.cancelled,
+                                 initializer=features.init_worker,
+                                 initargs=(str(self.model_path), str(self.working_copies.directory)))
         done = 0
-        for rows, errors, changed in run_chunks(features.compute_chunk, chunks, self.workers,
-                                                lambda: progress.token.cancelled, initializer=features.init_worker,
-                                                initargs=(str(self.model_path), str(self.working_copies.directory))):
-            self.catalog.save_features(rows, errors, [raw_of[path] for path in changed])
-            done += len(rows) + len(errors) + len(changed)
-            report.pictures_decoded += len(rows)
-            report.files_changed_while_read += len(changed)
-            progress.update("features", done, total)
+        try:
+            for rows, errors, changed in results:
+                self.catalog.save_features(rows, errors, [raw_of[path] for path in changed])
+                done += len(rows) + len(errors) + len(changed)
+                report.pictures_decoded += len(rows)
+                report.files_changed_while_read += len(changed)
+                progress.update("features", done, total)
+        finally:
+            results.close()  # on a cancel or an error too: stops the workers now, not when garbage collected
         self.catalog.settle_pending(self.model_id)
+
+    def _product_vectors(self, progress: Progress, report: IndexReport) -> None:
+        """From the stored embeddings (no decoding): also what a catalogue made before product vectors gains."""
+        progress.update("products", 0, 0)
+        self._encoder = ProductEncoder()
+        report.product_vectors = product_similarity.update_product_vectors(
+            self.catalog, self.model_id, self._encoder, lambda d, t: progress.update("products", d, t))
+
+    def _pair_tiers(self, progress: Progress, report: IndexReport) -> None:
+        progress.update("tiers", 0, 0)
+        head_id = self._encoder.head_id
+        product_similarity.build_product_index(self.catalog, head_id)
+        report.tiers_worked_out = product_similarity.update_pair_tiers(
+            self.catalog, head_id, lambda d, t: progress.update("tiers", d, t))
 
     def _build_index(self, progress: Progress, report: IndexReport) -> None:
         progress.update("index", 0, 1)

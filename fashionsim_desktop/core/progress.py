@@ -12,13 +12,15 @@ from typing import Callable, Optional
 
 from .errors import Cancelled
 
-PHASES = ("scan", "checksum", "features", "index", "pairs")
+PHASES = ("scan", "checksum", "features", "products", "index", "pairs", "tiers")
 PHASE_LABELS = {
     "scan": "Scanning folder",
     "checksum": "Reading files",
     "features": "Decoding, hashing and embedding",
+    "products": "Working out product vectors",
     "index": "Building the search index",
     "pairs": "Finding duplicate pairs",
+    "tiers": "Finding other colours and similar products",
 }
 
 

@@ -6,8 +6,10 @@ suggested by the keeper policy (core/keeper.py: the original over an edited copy
 the reason in plain words.
 
 "Keep" (and splitting a picture off a group) is a cannot-link constraint: no merge decision, bulk action,
-threshold change or rescan ever puts two pictures the curator kept apart into one group. "Skip" is remembered
-too: a skipped pair is not offered again as the next undecided one.
+threshold change or rescan ever puts two pictures the curator kept apart into one group. "Variant" (the same
+product in another colour, or another shot of it) links the two pictures into a variant group
+(core/catalogue_files.py) and is a cannot-link for merges too: a variant is never merged away. "Skip" is
+remembered too: a skipped pair is not offered again as the next undecided one.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from typing import Iterable, Optional
 
 from .hashing import HASH_NAMES, hamming
 from .pairs import DEFAULT_MIN_SCORE, VERIFIER_VERSION
-from .tiers import Tier
+from .tiers import DUPLICATE_TIERS, PRODUCT_TIERS, Tier
 from ..store.catalog import Catalog
 
-MERGE, KEEP, SKIP = "merge", "keep", "skip"
-DECISIONS = (MERGE, KEEP, SKIP)
+MERGE, KEEP, SKIP, VARIANT = "merge", "keep", "skip", "variant"
+DECISIONS = (MERGE, KEEP, SKIP, VARIANT)
+APART = (KEEP, VARIANT)  # decisions that keep two pictures out of one merge group
 
 
 @dataclass
@@ -36,28 +39,94 @@ class Pair:
     decision: Optional[str] = None
     raw_a: bytes = b""  # the files' identities: relative paths exactly as on disk
     raw_b: bytes = b""
+    tier: Tier = Tier.DUPLICATE
+    product_similarity: Optional[float] = None  # cosine of the product vectors (variant and similar pairs)
+
+    def __post_init__(self) -> None:
+        if self.kind == "exact":
+            self.tier = Tier.EXACT
 
     @property
     def key(self) -> tuple[str, str]:
         return tuple(sorted((self.sha_a, self.sha_b)))  # type: ignore[return-value]
 
     @property
-    def tier(self) -> Tier:
-        return Tier.EXACT if self.kind == "exact" else Tier.DUPLICATE
+    def closeness(self) -> float:
+        """How close the pair is in its tier's terms: the duplicate score, or for variants and similar products
+        the similarity of their product vectors."""
+        if self.tier in (Tier.VARIANT, Tier.SIMILAR) and self.product_similarity is not None:
+            return self.product_similarity
+        return self.score
+
+    @property
+    def summary(self) -> str:
+        """The pair's evidence in plain words ("mirrored copy, re-encoded", "same garment, other colour")."""
+        from .tier_words import describe
+
+        return describe(self.tier, self.evidence)
 
     def as_dict(self) -> dict:
-        return {"path_a": self.path_a, "path_b": self.path_b, "sha256_a": self.sha_a, "sha256_b": self.sha_b,
-                "score": round(self.score, 4), "kind": self.kind, "tier": self.tier.value,
-                "evidence": self.evidence, "decision": self.decision}
+        out = {"path_a": self.path_a, "path_b": self.path_b, "sha256_a": self.sha_a, "sha256_b": self.sha_b,
+               "score": round(self.score, 4), "kind": self.kind, "tier": self.tier.value, "summary": self.summary,
+               "evidence": self.evidence, "decision": self.decision}
+        if self.product_similarity is not None:
+            out["product_similarity"] = round(self.product_similarity, 4)
+        return out
 
 
-def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE) -> list[Pair]:
-    """Exact duplicates first, then near duplicates by score; every pair with any decision made."""
+def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE,
+               tiers: Iterable[Tier] = DUPLICATE_TIERS) -> list[Pair]:
+    """Pairs of these tiers: exact duplicates first, then near duplicates by score, then variants and similar
+    products, closest first; every pair with any decision made."""
+    tiers = frozenset(tiers)
+    pairs = _duplicate_pairs(catalog, min_score) if tiers & DUPLICATE_TIERS else []
+    pairs = [p for p in pairs if p.tier in tiers]
+    for tier in sorted(tiers & PRODUCT_TIERS):
+        pairs.extend(_product_pairs(catalog, tier, min_score))
+    return pairs
+
+
+def _product_pairs(catalog: Catalog, tier: Tier, min_score: float) -> list[Pair]:
+    """Stored pairs of a product tier that the duplicate threshold does not already make duplicates."""
     decisions = catalog.decisions()
-    files = catalog.present_files()
+    rows = catalog.pairs_of_tier(tier.value, below_score=min_score)
+    paths_of = _paths_by_sha(catalog) if rows else {}
+    pairs = []
+    for r in rows:
+        a, b = r["sha_a"], r["sha_b"]
+        if a not in paths_of or b not in paths_of:
+            continue
+        evidence = {"product_similarity": round(r["product_cosine"], 4)} if r["product_cosine"] is not None else {}
+        if r["cosine"] is not None:
+            evidence["cosine"] = round(r["cosine"], 4)
+        evidence.update(_parse_evidence_dict(r["evidence"]))
+        (path_a, raw_a), (path_b, raw_b) = paths_of[a][0], paths_of[b][0]
+        pairs.append(Pair(path_a, path_b, a, b, r["score"] or 0.0, "near", evidence,
+                          decisions.get((a, b), {}).get("decision"), raw_a, raw_b, tier, r["product_cosine"]))
+    return pairs
+
+
+def _paths_by_sha(catalog: Catalog) -> dict[str, list[tuple[str, bytes]]]:
+    """sha256 -> [(display path, raw path)] of the present files, in path order."""
     paths_of: dict[str, list[tuple[str, bytes]]] = {}
-    for f in files:
+    for f in catalog.present_files():
         paths_of.setdefault(f["sha256"], []).append((f["path"], f["path_raw"]))
+    return paths_of
+
+
+def _parse_evidence_dict(text) -> dict:
+    import json
+
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _duplicate_pairs(catalog: Catalog, min_score: float) -> list[Pair]:
+    decisions = catalog.decisions()
+    paths_of = _paths_by_sha(catalog)
     pairs: list[Pair] = []
     for sha, paths in catalog.exact_groups().items():
         decided = decisions.get((sha, sha), {}).get("decision")
@@ -135,8 +204,9 @@ class UnionFind:
 
 
 def kept_apart(decisions: dict) -> list[tuple[str, str]]:
-    """The cannot-link pairs: every pair the curator marked keep (different products)."""
-    return [key for key, d in decisions.items() if d["decision"] == KEEP]
+    """The cannot-link pairs: every pair the curator marked keep (different products) or variant (another
+    colour or shot of one product: linked, never merged)."""
+    return [key for key, d in decisions.items() if d["decision"] in APART]
 
 
 @dataclass

@@ -7,6 +7,13 @@ too, and a stretched affine fit when the pixels still disagree), lay one photo o
 photo's resolution, and compare what is under the garment: structure (grey levels after a brightness/contrast
 fit) and colour (Lab chroma, which a tone change barely moves but a colourway does).
 
+Two products photographed in one template (the same model and pose in another shirt, one tie box with another
+tie) share most of their pixels, so the whole-garment figures above can look like a copy's. So the garment is
+also compared locally (`_local_difference`): split into 8 px cells, one plausible tone change (brightness,
+contrast, saturation) fitted over all of them, and what it cannot explain measured. A copy differs a little
+everywhere (the tone change, a re-encode) or in a few cells (a caption, a badge, the outline of a slightly
+misaligned garment); a look-alike differs in a large share of the cells or in a solid block of them.
+
 Cost matters: every picture is in a few candidate pairs. Descriptor matching uses faiss's binary index (about
 5x faster than OpenCV's brute-force matcher on 300 x 300 ORB descriptors), the pixel comparison is skipped
 when too few details match for the pair to matter (`compare_from`), and a comparison converts to Lab only
@@ -14,7 +21,8 @@ the pixels it looks at, inside the box that holds both garments.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
+import math
+from dataclasses import dataclass, asdict, fields
 from functools import cached_property, lru_cache
 from typing import Optional
 
@@ -39,6 +47,17 @@ SMALL_SIDE = 250  # pictures with a shorter long side are searched for keypoints
 SHRINK_FROM = 1.15  # compare at the smaller picture's resolution when the two differ by more than this factor
 BACKGROUND_DELTA = 25  # a pixel further than this from the border colour counts as garment
 AGREE_DELTA = 25  # grey levels within this after the tone fit count as agreeing
+# The local difference map (`_local_difference`).
+CELL = 8  # px of the compared frame per cell (about 3% of a packshot's width)
+MIN_CELLS = 8  # fewer garment cells than this (a thin strap, a ring) say nothing about where pictures differ
+FINE_BELOW = 64  # a garment filling fewer 8 px cells than this is compared in 4 px cells
+# One tone change as image editors make it: every channel c -> gain * (saturation * c + (1 - saturation) * grey)
+# + offset. The benchmark's tone edits stay within gain 0.7-1.5 and saturation 0.7-1.3; wider bounds leave room
+# for stronger edits, while an unbounded fit would also "explain" a colour swap (negative saturation).
+TONE_GAIN = (0.5, 2.0)
+TONE_SATURATION = (0.5, 1.5)
+DIFFER_DELTA = 12.0  # RGB distance of a cell's mean colour from the fitted tone change that counts as differing
+BLOCK_DELTA = 25.0  # ...and that counts as a strong difference, for the solid blocks
 
 
 @dataclass
@@ -51,9 +70,26 @@ class Evidence:
     chroma: float = 99.0  # median Lab a/b distance over the garment (colourways are far apart)
     lightness: float = 99.0  # difference of median L over the garment
     compared: bool = False  # were the pixels compared (enough matching details)?
+    # Where the two differ (from orb-v5; `cells` 0 means not measured, as in rows stored before):
+    cells: int = 0  # garment cells (8 px, or 4 px for a small garment) the local difference map compared
+    differ: float = 0.0  # share of them whose colour one tone change cannot explain
+    differ_block: float = 0.0  # share of them in solid blocks (2 x 2 cells or more) of strong difference
+    # What was done to the second picture, for the words a curator reads (core/evidence_words.py):
+    brightness: float = 0.0  # its median lightness minus the first's (Lab L, 0..255 scale)
+    angle: float = 0.0  # degrees it is turned by against the first
+    stretch: float = 1.0  # how much more one axis is scaled than the other (1: the same shape)
+    frame: float = 1.0  # its frame's area over the first's, at the first's scale (< 1: cropped, > 1: padded)
+    background: float = 0.0  # RGB distance between the two border colours
 
     def as_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> "Evidence":
+        """Evidence from a stored dict: keys it does not know (cosine, hash distances) are ignored, and keys
+        an older verifier did not write keep their defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in known})
 
 
 class Prepared:
@@ -148,6 +184,16 @@ def _fit_stretched(found):
     return int(inliers.sum()), transform
 
 
+def _axis_ratio(transform: np.ndarray) -> float:
+    """How much more the transform scales one axis than the other: the ratio of its two singular values, in
+    closed form (np.linalg.svd costs ten times as much for a 2 x 2 matrix, and this runs for every fit)."""
+    (a, b), (c, d) = transform[0, :2].tolist(), transform[1, :2].tolist()
+    square = a * a + b * b + c * c + d * d
+    spread = math.sqrt(max(square * square - 4 * (a * d - b * c) ** 2, 0.0))
+    larger, smaller = math.sqrt((square + spread) / 2), math.sqrt(max((square - spread) / 2, 0.0))
+    return larger / max(smaller, 1e-6)
+
+
 def _border_colour(rgb: np.ndarray) -> tuple:
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     return tuple(int(v) for v in np.median(border, axis=0))
@@ -229,11 +275,87 @@ def _compare(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> N
     sel = both if np.count_nonzero(both) >= 50 else garment
     ca, cb = _centred(grey_a[sel]), _centred(grey_b[sel])
     ev.ncc = float((ca * cb).sum() / (np.sqrt((ca * ca).sum() * (cb * cb).sum()) + 1e-6))
-    lab_a = _lab_of(np.ascontiguousarray(a.rgb[y0:y1, x0:x1]), sel)
+    box_a = np.ascontiguousarray(a.rgb[y0:y1, x0:x1])
+    lab_a = _lab_of(box_a, sel)
     lab_b = _lab_of(warped, sel)
     chroma = np.hypot(lab_a[:, 1].astype(np.float32) - lab_b[:, 1], lab_a[:, 2].astype(np.float32) - lab_b[:, 2])
     ev.chroma = _median(chroma)
-    ev.lightness = abs(_median_u8(lab_a[:, 0]) - _median_u8(lab_b[:, 0]))
+    ev.brightness = _median_u8(lab_b[:, 0]) - _median_u8(lab_a[:, 0])
+    ev.lightness = abs(ev.brightness)
+    # The local map waits until verify() has chosen among its alignments (mirrored, stretched): only the kept
+    # one is measured. A private attribute, so never stored.
+    ev.__dict__["_aligned"] = (box_a, warped, both)
+    ev.background = math.dist(a.background, b.background)
+
+
+def _local_difference(rgb_a: np.ndarray, rgb_b: np.ndarray, both: np.ndarray) -> tuple[int, float, float]:
+    """(garment cells compared, share of them whose colour one tone change cannot explain, share of them in solid
+    blocks of strong difference), over the cells that are at least half garment in both aligned pictures; no
+    cells when too few.
+
+    Cells are compared by their mean colour: an average over 8 x 8 pixels barely moves when an edge is a pixel
+    off or a picture was re-encoded, while another garment changes it. A garment too small or thin to fill
+    FINE_BELOW such cells (sunglasses, a belt) is split into 4 px cells instead. The tone change is fitted over all
+    cells at once, so it can only be a global edit. Blocks (2 x 2 cells or more) separate a swapped garment part
+    from the thin slivers a slight misalignment leaves along edges.
+    """
+    cells = _cells(rgb_a, rgb_b, both, CELL)
+    if cells is None or np.count_nonzero(cells[0]) < FINE_BELOW:
+        cells = _cells(rgb_a, rgb_b, both, CELL // 2) or cells
+    if cells is None or np.count_nonzero(cells[0]) < MIN_CELLS:
+        return 0, 0.0, 0.0
+    valid, mean_a, mean_b, weights = cells
+    residual = np.linalg.norm(mean_a - _tone_fitted(mean_b, mean_a, weights), axis=1)
+    differ = float(np.mean(residual > DIFFER_DELTA))
+    strong = np.zeros(valid.shape, np.uint8)
+    strong[valid] = residual > BLOCK_DELTA
+    blocks = cv2.morphologyEx(strong, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    return len(residual), differ, float(np.count_nonzero(blocks) / len(residual))
+
+
+def _cells(rgb_a: np.ndarray, rgb_b: np.ndarray, both: np.ndarray, cell: int):
+    """(cells at least half garment in both, each one's mean colour in a and in b, its garment share), or None."""
+    rows, cols = both.shape[0] // cell, both.shape[1] // cell
+    if rows < 2 or cols < 2:
+        return None
+    h, w = rows * cell, cols * cell
+    mask = both[:h, :w].view(np.uint8)
+    # Cell averages by OpenCV's area resize, in uint8: rounding moves a mean by under 1, against limits of 12+.
+    share = cv2.resize(mask * np.uint8(255), (cols, rows), interpolation=cv2.INTER_AREA)  # garment share, 0..255
+    valid = share >= 128
+    weights = share[valid].astype(np.float32) / 255
+    means = [cv2.resize(cv2.bitwise_and(rgb[:h, :w], rgb[:h, :w], mask=mask), (cols, rows),
+                        interpolation=cv2.INTER_AREA)[valid] / weights[:, None] for rgb in (rgb_a, rgb_b)]
+    return valid, means[0], means[1], weights
+
+
+def _tone_fitted(source: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`source` colours (N x 3) after the tone change that brings them closest to `target` (weighted least
+    squares), its gain and saturation kept within TONE_GAIN and TONE_SATURATION, clipped to 0..255 as an
+    editor's output is."""
+    grey = source.mean(axis=1)
+    w = weights.astype(np.float64)
+    colour_sq = w @ (source * source).sum(axis=1)
+    grey_sq, grey_sum, total = 3 * (w @ (grey * grey)), 3 * (w @ grey), 3 * w.sum()
+    # The normal equations of target ~ coloured * source + greyed * grey + offset, over every cell and channel
+    # (sum over channels of a cell's colour is 3 * its grey, which fills most of the matrix).
+    normal = np.array([[colour_sq, grey_sq, grey_sum], [grey_sq, grey_sq, grey_sum], [grey_sum, grey_sum, total]])
+    right = np.array([w @ (source * target).sum(axis=1), w @ (grey * target.sum(axis=1)), w @ target.sum(axis=1)])
+    try:
+        coloured, greyed, offset = np.linalg.solve(normal, right)
+    except np.linalg.LinAlgError:  # one flat colour: any gain fits; keep the picture as it is
+        coloured, greyed, offset = 1.0, 0.0, 0.0
+    grey = grey[:, np.newaxis]
+    gain = coloured + greyed
+    saturation = coloured / gain if abs(gain) > 1e-6 else 1.0
+    if not (TONE_GAIN[0] <= gain <= TONE_GAIN[1] and TONE_SATURATION[0] <= saturation <= TONE_SATURATION[1]):
+        gain = float(np.clip(gain, *TONE_GAIN))
+        saturation = float(np.clip(saturation, *TONE_SATURATION))
+        toned = gain * (saturation * source + (1 - saturation) * grey)
+        offset = float(np.average((target - toned).mean(axis=1), weights=weights))
+    else:
+        toned = gain * (saturation * source + (1 - saturation) * grey)
+    return np.clip(toned + offset, 0, 255)
 
 
 def _compare_at_smaller(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evidence) -> None:
@@ -245,6 +367,7 @@ def _compare_at_smaller(a: Prepared, b: Prepared, transform: np.ndarray, ev: Evi
     if ev.scale > SHRINK_FROM:  # b is the smaller: shrink a to it and compare in b's frame
         small, to_a = _shrunk(a, 1.0 / ev.scale)
         _compare(b, small, (_homogeneous(cv2.invertAffineTransform(transform)) @ to_a)[:2], ev)
+        ev.brightness = -ev.brightness  # measured with the two pictures' roles swapped
     elif ev.scale < 1.0 / SHRINK_FROM:  # a is the smaller: shrink b
         small, to_b = _shrunk(b, ev.scale)
         _compare(a, small, (_homogeneous(transform) @ to_b)[:2], ev)
@@ -314,6 +437,9 @@ def verify(a: Prepared, b: Prepared, try_mirror: bool = True, compare_from: int 
             alt = _evidence(a, side, inliers, transform, ev.mirrored, compare_from)
             if alt.compared and alt.ncc + alt.agree > ev.ncc + ev.agree:
                 ev = alt
+    aligned = ev.__dict__.pop("_aligned", None)
+    if aligned is not None:
+        ev.cells, ev.differ, ev.differ_block = _local_difference(*aligned)
     return ev
 
 
@@ -323,6 +449,9 @@ def _evidence(a: Prepared, b: Prepared, inliers: int, transform: Optional[np.nda
     if transform is None:
         return ev
     ev.scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
+    ev.stretch = _axis_ratio(transform)
+    ev.angle = math.degrees(math.atan2(transform[1, 0], transform[0, 0]))
+    ev.frame = float(b.rgb.shape[0] * b.rgb.shape[1] * ev.scale ** 2 / (a.rgb.shape[0] * a.rgb.shape[1]))
     if inliers >= compare_from:
         ev.compared = True
         _compare_at_smaller(a, b, transform, ev)

@@ -29,8 +29,9 @@ import sqlite_utils
 from ..core.errors import CatalogError
 from ..core.products import ProductInfo, match_waiting
 from .journal import DecisionJournal
+from .similarity import SimilarityStore
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_NAME = "catalog.sqlite"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SESSIONS_DIR = "open-sessions"  # one marker per open connection; a marker of a dead process = unclean shutdown
@@ -115,7 +116,7 @@ class FileRow:
     first_seen: Optional[float]
 
 
-class Catalog:
+class Catalog(SimilarityStore):
     """Open (creating or migrating) the catalogue in `directory`. Use as a context manager or call close().
 
     `origin` names who makes the decisions through this connection (CLI_ORIGIN, or window_origin() for a
@@ -184,6 +185,7 @@ class Catalog:
             self._upgrade_to_v2()
             self._upgrade_to_v3()
             self._upgrade_to_v4()
+            self._upgrade_to_v5()
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         finally:
@@ -297,6 +299,10 @@ class Catalog:
             with self.transaction():
                 self._upgrade_to_v4()
                 conn.execute("PRAGMA user_version=4")
+        if version < 5:
+            with self.transaction():
+                self._upgrade_to_v5()  # store/similarity.py: product vectors and pair tiers
+                conn.execute("PRAGMA user_version=5")
 
     def _schema_v1(self) -> None:
         db = self.db

@@ -1,4 +1,8 @@
-"""Start the desktop app: logging, the exception hook, settings, and the main window."""
+"""Start the desktop app: logging, the exception hook, settings, and the main window.
+
+The window follows the look settings (palette, font size, thumbnail size) from the start and again each time
+Settings is closed with OK (`follow_settings`).
+"""
 from __future__ import annotations
 
 import logging
@@ -14,6 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..store.locations import log_dir
+from .palette import Appearance
 
 log = logging.getLogger("fashionsim")
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "fashionsim.png"
@@ -65,6 +70,7 @@ def create_window(argv: list[str]):
     from .settings import AppSettings
 
     window = MainWindow(AppSettings())
+    follow_settings(window)
     if ICON.exists():
         window.setWindowIcon(QIcon(str(ICON)))
     folder = next((a for a in argv if not a.startswith("-")), None)
@@ -72,6 +78,29 @@ def create_window(argv: list[str]):
         window.show()
         window.open_folder(Path(folder))
     return window
+
+
+_appearance: list[Appearance] = []  # one per application: it remembers the platform's style and font
+
+
+def follow_settings(window) -> None:
+    """Apply the palette, font size and thumbnail sizes now, and whenever Settings is closed with OK."""
+    app = QApplication.instance()
+    if not _appearance or _appearance[0].app is not app:
+        _appearance[:] = [Appearance(app)]
+    appearance = _appearance[0]
+
+    def apply() -> None:
+        settings = window.settings
+        appearance.apply(settings.theme(), settings.font_size())
+        size = settings.thumbnail_size()
+        window.review.queue_look.set_thumbnail_size(size)
+        window.groups.set_thumbnail_size(size)
+        for grid in (window.browser.grid, window.search.grid):  # these tabs still load their pictures at a fixed size
+            grid.set_thumbnail_size(size)
+
+    apply()
+    window.settings.changed.connect(apply)
 
 
 def run_app(argv: list[str]) -> int:

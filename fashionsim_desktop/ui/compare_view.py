@@ -3,29 +3,50 @@
 Zoom is one shared factor: in "fit" mode each picture is fitted to its pane and then zoomed by it; in
 "same scale" mode both are shown at that factor of their own pixels (so a half-size copy looks half size).
 Panning one pane moves the other to the same relative position, which keeps them in step even when the
-two pictures differ in size.
+two pictures differ in size. A pane that changes size (the window, either splitter) fits its picture again, and a
+line above the pictures says which view is on. Why the two were paired is a sentence, with the numbers in a
+"Details" fold under it (evidence_view.py).
 """
 from __future__ import annotations
 
+import html
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap, QTransform
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QImage, QPainter, QPalette, QPixmap, QTransform
 from PySide6.QtWidgets import (QAbstractItemView, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QHeaderView,
                                QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .evidence_view import EvidencePanel
+from .palette import KEEPER_HUE, accent, blend, different_colour, secondary_text
 
 FIT, SAME_SCALE = "fit", "same"
 SIDE_BY_SIDE, FLICKER, DIFFERENCE = "side", "flicker", "difference"
 FLICKER_MS = 500
-DIFFERENT = QColor(255, 236, 179)
+DISPLAY_WORDS = {SIDE_BY_SIDE: "Side by side",
+                 FLICKER: "Flicker: the right pane swaps B and A every {seconds:g} s (now {shown})",
+                 DIFFERENCE: "Difference: the right pane is dark where A and B differ, white where they agree"}
+MODE_WORDS = {FIT: "fitted to the panes", SAME_SCALE: "same scale (pixel for pixel)"}
+
+
+def caption_html(palette: QPalette, side: str, name: str, folder: str, note: str = "") -> str:
+    """A picture's caption: "A: name" in bold, an optional note ("★ suggested keeper") and the folder under it, in
+    colours taken from `palette` so both read at AA contrast in light and dark."""
+    window, text = palette.color(QPalette.ColorRole.Window), palette.color(QPalette.ColorRole.WindowText)
+    note_html = (f" <span style='color:{accent(KEEPER_HUE, window, text).name()}'>{html.escape(note)}</span>"
+                 if note else "")
+    return (f"<b>{side}: {html.escape(name)}</b>{note_html}"
+            f"<br><span style='color:{secondary_text(palette).name()}'>{html.escape(folder)}</span>")
 
 
 class ImagePane(QGraphicsView):
-    """One picture; emits `panned` when the user scrolls it and `wheelZoom` on Ctrl+wheel or wheel."""
+    """One picture; emits `panned` when the user scrolls it, `wheelZoom` on Ctrl+wheel or wheel, and `resized` when
+    its size changes (so the picture can be fitted again)."""
 
     panned = Signal(float, float)
     wheelZoom = Signal(float)
+    resized = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -35,7 +56,7 @@ class ImagePane(QGraphicsView):
         self.scene().addItem(self.item)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        self.setBackgroundBrush(QBrush(QColor(236, 236, 236)))
+        self._follow_palette()
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.image_size = (0, 0)
         self._quiet = False
@@ -87,6 +108,21 @@ class ImagePane(QGraphicsView):
         self.wheelZoom.emit(1.25 if event.angleDelta().y() > 0 else 0.8)
         event.accept()
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._follow_palette()
+
+    def _follow_palette(self) -> None:
+        """A backdrop a little off the window colour: white packshots keep an edge in light and dark."""
+        palette = self.palette()
+        self.setBackgroundBrush(QBrush(blend(palette.color(QPalette.ColorRole.Window),
+                                             palette.color(QPalette.ColorRole.Mid), 0.35)))
+
 
 def _to_array(image: QImage) -> np.ndarray:
     image = image.convertToFormat(QImage.Format.Format_RGB888)
@@ -126,6 +162,10 @@ class CompareView(QWidget):
 
         self.panes = [ImagePane(self), ImagePane(self)]
         self.captions = [QLabel(self), QLabel(self)]
+        self.mode_label = QLabel(self)  # which view is on: side by side, flicker or difference; fit or same scale
+        self.mode_label.setObjectName("compare_mode")
+        self.mode_label.setTextFormat(Qt.TextFormat.RichText)
+        self.mode_label.setWordWrap(True)
         columns = QSplitter(Qt.Orientation.Horizontal, self)
         for pane, caption in zip(self.panes, self.captions):
             caption.setTextFormat(Qt.TextFormat.RichText)
@@ -143,6 +183,7 @@ class CompareView(QWidget):
         for i, pane in enumerate(self.panes):
             pane.panned.connect(lambda fx, fy, i=i: self._sync_pan(i, fx, fy))
             pane.wheelZoom.connect(self.zoom_by)
+            pane.resized.connect(self._pane_resized)
         self.table = QTableWidget(0, 3, self)
         self.table.setHorizontalHeaderLabels(["", "A", "B"])
         self.table.verticalHeader().setVisible(False)
@@ -151,15 +192,24 @@ class CompareView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.evidence = EvidencePanel(self)
+        below = QWidget(self)
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        below_layout.addWidget(self.evidence)
+        below_layout.addWidget(self.table, 1)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(columns)
-        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(below)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([640, 210])
+        self._rows: list[tuple[str, str, str]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.mode_label)
+        layout.addWidget(self.splitter, 1)
+        self._update_mode_label()
 
     # -- content ---------------------------------------------------------------------------------
     def show_pair(self, image_a: Optional[QImage], image_b: Optional[QImage], captions: tuple[str, str],
@@ -175,10 +225,18 @@ class CompareView(QWidget):
             caption.setText(text)
         self._fill_table(rows)
 
+    def set_evidence(self, sentence: str, details: dict) -> None:
+        """Why the two were paired, in words (`sentence`), and every measurement (`details`: the pair's evidence)
+        in the Details fold."""
+        self.evidence.set_evidence(sentence, details)
+
     def clear(self) -> None:
         self.show_pair(None, None, ("", ""), [])
+        self.set_evidence("", {})
 
     def _fill_table(self, rows: list[tuple[str, str, str]]) -> None:
+        self._rows = rows
+        different = different_colour(self.palette())
         self.table.setRowCount(len(rows))
         self.table.clearSpans()
         for r, (name, a, b) in enumerate(rows):
@@ -187,7 +245,7 @@ class CompareView(QWidget):
             cells = [QTableWidgetItem(name), QTableWidgetItem(a), QTableWidgetItem(b)]
             if a != b and b != "":
                 for cell in cells[1:]:
-                    cell.setBackground(DIFFERENT)
+                    cell.setBackground(different)
             for c, cell in enumerate(cells):
                 self.table.setItem(r, c, cell)
 
@@ -204,6 +262,7 @@ class CompareView(QWidget):
         else:
             self.panes[1].set_image(b)
         self.apply_zoom()
+        self._update_mode_label()
 
     def _flicker_step(self) -> None:
         a, b = self.images
@@ -216,6 +275,7 @@ class CompareView(QWidget):
         if not self._flicker_on_b and self.mirrored:
             shown = shown.flipped(Qt.Orientation.Horizontal)
         self.panes[1].item.setPixmap(QPixmap.fromImage(shown))
+        self._update_mode_label()
 
     # -- view controls ---------------------------------------------------------------------------
     def set_display(self, display: str) -> None:
@@ -246,6 +306,20 @@ class CompareView(QWidget):
         for pane in self.panes:
             pane.set_pan_fraction(fx, fy)
         self.zoomChanged.emit(self.zoom)
+        self._update_mode_label()
+
+    def _pane_resized(self) -> None:
+        if self.mode == FIT:  # a window resize or a drag of either splitter: the pictures fit again
+            self.apply_zoom()
+
+    def mode_text(self) -> str:
+        display = DISPLAY_WORDS[self.display].format(seconds=FLICKER_MS / 1000,
+                                                     shown="B" if self._flicker_on_b else "A")
+        return f"{display} · {MODE_WORDS[self.mode]} · zoom {self.zoom * 100:.0f} %"
+
+    def _update_mode_label(self) -> None:
+        head, _, rest = self.mode_text().partition(" · ")
+        self.mode_label.setText(f"<b>{head}</b> · {rest}")
 
     def _sync_pan(self, source: int, fx: float, fy: float) -> None:
         self.panes[1 - source].set_pan_fraction(fx, fy)
@@ -257,10 +331,10 @@ class CompareView(QWidget):
             self.columns.setSizes([half, half])
             self._balanced = True
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.mode == FIT:
-            self.apply_zoom()
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._rows:
+            self._fill_table(self._rows)  # the "differs" colour follows the palette
 
     def stop(self) -> None:
         self.flicker_timer.stop()

@@ -8,6 +8,9 @@ as one undo step; "Split off" marks the selected picture as different from the r
 The summary and the suggested keeper come from the keeper policy, which decodes and compares pictures: both are
 worked out in workers (CatalogSession.merged_async / keepers_async) and shown when they arrive; an answer to an
 older question is dropped.
+
+Each group in the list shows a strip of its pictures (group_strip.py); thumbnails, there and in the members' grid,
+follow the Thumbnail size setting (`set_thumbnail_size`).
 """
 from __future__ import annotations
 
@@ -22,10 +25,12 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QPushButton, QSpl
 from ..core.export import summary
 from ..core.keeper import chosen_reason
 from ..core.review import KEEP, MERGE, Member, Pair, candidate_groups, chosen_keeper, member_of
+from .group_strip import PATHS_ROLE, GroupStripDelegate, strip_thumbnail_height
 from .keeper_dialog import reason_text
 from .models import ThumbnailListModel, product_caption, thumbnail_grid
+from .thumbnails import ThumbnailStore, load_side
 
-THUMB = 160
+THUMB = 160  # until the window applies the setting
 
 
 class GroupsTab(QWidget):
@@ -48,8 +53,16 @@ class GroupsTab(QWidget):
         self.summary_label = QLabel(self)
         self.summary_label.setObjectName("groups_summary")
         self.group_model = QStandardItemModel(self)
+        self.thumb = THUMB
+        self._members_asked = 0
         self.group_list = QListView(self)
         self.group_list.setModel(self.group_model)
+        self.group_list.setUniformItemSizes(True)
+        self.strip_thumbnails = ThumbnailStore(lambda: self.session, self)
+        self.strip_thumbnails.arrived.connect(self.group_list.viewport().update)
+        self.strip = GroupStripDelegate(self.group_list, self.strip_thumbnails)
+        self.group_list.setItemDelegate(self.strip)
+        self._configure_strip()
         self.group_list.selectionModel().currentChanged.connect(lambda *_: self._show_group())
         self.member_model = ThumbnailListModel(self, THUMB)
         self.members = thumbnail_grid(self, self.member_model, THUMB, caption_height=78)
@@ -97,6 +110,22 @@ class GroupsTab(QWidget):
         layout.addWidget(self.summary_label)
         layout.addWidget(splitter, 1)
 
+    def set_thumbnail_size(self, size: int) -> None:
+        """The Thumbnail size setting: the members' grid at that size, the strips a little smaller."""
+        self.thumb = size
+        self.members.set_thumbnail_size(size)
+        self.strip.thumb_height = strip_thumbnail_height(size)
+        self._configure_strip()
+        self.group_list.doItemsLayout()  # rows of a new height
+        self._show_group()  # the members again, loaded at the new size
+
+    def _configure_strip(self) -> None:
+        self.strip_thumbnails.configure(load_side(self.strip.thumb_height, self), self.devicePixelRatioF())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._configure_strip()  # the screen's pixel ratio is known once shown
+
     def set_session(self, session) -> None:
         self.session = session
         self.merged = []
@@ -126,6 +155,8 @@ class GroupsTab(QWidget):
                     f" · {merged}/{len(group)} merged")
             item = QStandardItem(text)
             item.setEditable(False)
+            raws = sorted({x for p in group for x in (p.raw_a, p.raw_b)})
+            item.setData([self.session.abs_path(raw) for raw in raws], PATHS_ROLE)
             self.group_model.appendRow(item)
         self._update_summary()
         if self.groups:
@@ -205,7 +236,10 @@ class GroupsTab(QWidget):
                                                       + (f"\n{product}" if product else "")})
         self._mark_keeper(items)
         self.member_model.set_items(items)
-        self.session.load_images([i["abs_path"] for i in items], self.member_model.set_thumbnails, max_side=THUMB)
+        self._members_asked += 1  # pictures asked for an earlier group or size are dropped when they arrive
+        asked = self._members_asked
+        self.session.load_images([i["abs_path"] for i in items], lambda images: asked == self._members_asked
+                                 and self.member_model.set_thumbnails(images), max_side=load_side(self.thumb, self))
 
     def _mark_keeper(self, items: Optional[list[dict]] = None) -> None:
         """Star the keeper (this file only, not its byte copies) and say why under the strip."""

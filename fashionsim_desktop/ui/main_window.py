@@ -597,9 +597,9 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def paste(self) -> None:
-        self.handle_mime(QGuiApplication.clipboard().mimeData())
+        self.handle_mime(QGuiApplication.clipboard().mimeData(), source="pasted picture")
 
-    def handle_mime(self, mime, check_folders: bool = False) -> None:
+    def handle_mime(self, mime, check_folders: bool = False, source: str = "dropped picture") -> None:
         """A folder opens as the catalogue (with `check_folders`, dropped on Visual search: it is checked against
         the open catalogue as a new shoot); picture files or picture data become a visual search."""
         local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
@@ -623,7 +623,7 @@ class MainWindow(QMainWindow):
             image = QImage(mime.imageData())
             if not image.isNull():
                 self.tabs.setCurrentWidget(self.search)
-                self.search.search_qimage(image, "dropped picture")
+                self.search.search_qimage(image, source)  # named as it came: pasted or dropped
                 return
         remote = [url.toString() for url in mime.urls() if not url.isLocalFile()] if mime.hasUrls() else []
         if remote:

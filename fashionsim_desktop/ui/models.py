@@ -10,15 +10,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
 
-from PySide6.QtCore import (QAbstractListModel, QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt,
-                            QTimer, Signal)
-from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QListView
+from PySide6.QtCore import (QAbstractListModel, QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer,
+                            Signal)
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPixmap
 
 from ..core.products import ProductInfo, joined
 from ..core.review import Pair
+from .palette import decision_colour
+from .thumbnails import PICTURE_ASPECT, ThumbnailGrid
 
-DECISION_COLOURS = {"merge": QColor(255, 226, 214), "keep": QColor(218, 240, 222), "skip": QColor(232, 232, 232)}
 PAIR_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -78,7 +78,7 @@ class ProductFilter:
 
 
 class PairTableModel(QAbstractTableModel):
-    COLUMNS = ("#", "Score", "Kind", "Decision", "Picture A", "Picture B")
+    COLUMNS = ("#", "Score", "Tier", "Decision", "Picture A", "Picture B")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -108,12 +108,13 @@ class PairTableModel(QAbstractTableModel):
         pair = self.pairs[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (str(index.row() + 1), f"{pair.score:.3f}", pair.kind, pair.decision or "",
+            return (str(index.row() + 1), f"{pair.closeness:.3f}", pair.tier.value, pair.decision or "",
                     os.path.basename(pair.path_a), os.path.basename(pair.path_b))[col]
         if role == SORT_ROLE:
-            return (index.row(), pair.score, pair.kind, pair.decision or "", pair.path_a, pair.path_b)[col]
+            return (index.row(), pair.closeness, pair.tier.rank, pair.decision or "", pair.path_a, pair.path_b)[col]
         if role == Qt.ItemDataRole.BackgroundRole and pair.decision:
-            return QBrush(DECISION_COLOURS[pair.decision])
+            # Worked out from the palette in use, light or dark: the text keeps AA contrast (palette.py).
+            return QBrush(decision_colour(QGuiApplication.palette(), pair.decision))
         if role == Qt.ItemDataRole.ToolTipRole and col in (4, 5):
             return pair.path_a if col == 4 else pair.path_b
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 1):
@@ -140,13 +141,13 @@ class PairTableModel(QAbstractTableModel):
 
 
 class PairFilterProxy(QSortFilterProxyModel):
-    """Filters: kind (exact / near), score range, state (undecided / merge / keep / skip), and the product
-    filter (category, colour, product, folder)."""
+    """Filters: tiers (core/tiers.py), score range, state (undecided / merge / keep / skip / variant), and the
+    product filter (category, colour, product, folder)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.kind = ""  # "" = any
-        self.state = ""  # "", "undecided", "merge", "keep", "skip"
+        self.tiers: frozenset = frozenset()  # empty = any
+        self.state = ""  # "", "undecided", "merge", "keep", "skip", "variant"
         self.min_score = 0.0
         self.max_score = 1.0
         self.products_filter = ProductFilter()
@@ -157,7 +158,7 @@ class PairFilterProxy(QSortFilterProxyModel):
     def folder(self) -> str:
         return self.products_filter.folder
 
-    def set_filters(self, kind=None, state=None, min_score=None, max_score=None, folder=None,
+    def set_filters(self, tiers=None, state=None, min_score=None, max_score=None, folder=None,
                     products_filter: Optional[ProductFilter] = None,
                     products: Optional[dict[str, list[ProductInfo]]] = None) -> None:
         self.beginFilterChange()
@@ -165,8 +166,8 @@ class PairFilterProxy(QSortFilterProxyModel):
             self.products_filter = products_filter
         if products is not None:
             self.products = products
-        if kind is not None:
-            self.kind = kind
+        if tiers is not None:
+            self.tiers = frozenset(tiers)
         if state is not None:
             self.state = state
         if min_score is not None:
@@ -184,13 +185,13 @@ class PairFilterProxy(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
         pair = self.sourceModel().pairs[source_row]
-        if self.kind and pair.kind != self.kind:
+        if self.tiers and pair.tier not in self.tiers:
             return False
-        if not (self.min_score - 1e-9 <= pair.score <= self.max_score + 1e-9):
+        if not (self.min_score - 1e-9 <= pair.closeness <= self.max_score + 1e-9):
             return False
         if self.state == "undecided" and pair.decision:  # a skipped pair is not offered again
             return False
-        if self.state in ("merge", "keep", "skip") and pair.decision != self.state:
+        if self.state in ("merge", "keep", "skip", "variant") and pair.decision != self.state:
             return False
         return self.products_filter.pair_matches(pair, self.products)
 
@@ -249,9 +250,14 @@ class ThumbnailListModel(QAbstractListModel):
         super().__init__(parent)
         self.items: list[dict] = []  # {"path", "abs_path", "sha256", "caption", "icon", optional "tooltip"}
         self.placeholder = QIcon()
-        if thumb:  # a grey square until the picture arrives: the cell keeps its layout and shows it is loading
-            blank = QPixmap(thumb * 2 // 3, thumb)
-            blank.fill(QColor(236, 236, 236))
+        self.set_thumbnail_size(thumb)
+
+    def set_thumbnail_size(self, thumb: int) -> None:
+        """A see-through grey box of a packshot's shape until the picture arrives: the cell keeps its layout, shows
+        it is loading, and suits a light or a dark palette."""
+        if thumb:
+            blank = QPixmap(round(thumb * PICTURE_ASPECT), thumb)
+            blank.fill(QColor(128, 128, 128, 60))
             self.placeholder = QIcon(blank)
 
     def set_items(self, items: list[dict]) -> None:
@@ -322,6 +328,15 @@ class PagedThumbnailModel(ThumbnailListModel):
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else self.shown
+
+    def set_thumbnail_size(self, thumb: int) -> None:
+        """A new size: the icons held are forgotten and asked for again as their cells are painted."""
+        super().set_thumbnail_size(thumb)
+        if getattr(self, "_icons", None):  # none yet when the base class sets the first size
+            for row in self._icons:
+                self.items[row]["icon"] = None
+            self._icons.clear()
+            self._asked.clear()
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:
         return not parent.isValid() and self.shown < len(self.items)
@@ -394,14 +409,7 @@ class ThumbnailFilterProxy(QSortFilterProxyModel):
         return self.sourceModel().item(self.mapToSource(index)) if index.isValid() else None
 
 
-def thumbnail_grid(parent, model, thumb: int, caption_height: int) -> QListView:
-    """An icon-mode view of `model`: fixed grid cells that reflow with the width, captions wrapped."""
-    view = QListView(parent)
-    view.setModel(model)
-    view.setViewMode(QListView.ViewMode.IconMode)
-    view.setIconSize(QSize(thumb, thumb))
-    view.setGridSize(QSize(thumb + 30, thumb + caption_height))
-    view.setResizeMode(QListView.ResizeMode.Adjust)
-    view.setMovement(QListView.Movement.Static)
-    view.setWordWrap(True)
-    return view
+def thumbnail_grid(parent, model, thumb: int, caption_height: int) -> ThumbnailGrid:
+    """An icon-mode view of `model`: fixed grid cells that reflow with the width, captions wrapped; its
+    `set_thumbnail_size` follows the Thumbnail size setting."""
+    return ThumbnailGrid(parent, model, thumb, caption_height)

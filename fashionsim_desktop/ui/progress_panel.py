@@ -1,4 +1,7 @@
-"""Progress of a long job (indexing, an intake check): a bar per phase with counts, rate and time left, and Cancel."""
+"""Progress of a long job (indexing, an intake check): a bar per phase with counts, rate and time left, and Cancel.
+
+Time left is a promise about a running job: once the job stops (cancelled, failed or finished) no phase shows it.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
@@ -37,6 +40,7 @@ class ProgressPanel(QWidget):
             grid.addWidget(bar, row, 1)
             grid.addWidget(detail, row, 2)
             self.bars[phase], self.details[phase] = bar, detail
+        self.last: dict[str, PhaseStatus] = {}  # each phase's latest report, to say where it stopped
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("cancel_index")
         self.cancel_button.clicked.connect(self.cancelRequested)
@@ -44,6 +48,7 @@ class ProgressPanel(QWidget):
         grid.setColumnStretch(1, 1)
 
     def reset(self) -> None:
+        self.last = {}
         for phase in self.phases:
             self.bars[phase].setRange(0, 1)
             self.bars[phase].setValue(0)
@@ -54,19 +59,20 @@ class ProgressPanel(QWidget):
         bar, detail = self.bars.get(status.phase), self.details.get(status.phase)
         if bar is None:
             return
-        # Mark earlier phases complete: phases run in order.
+        # Mark earlier phases complete: phases run in order. Their rate and time left are history now.
         for phase in self.phases[:self.phases.index(status.phase)]:
-            if self.bars[phase].maximum() == 0 or self.bars[phase].value() < self.bars[phase].maximum():
+            if not self._complete(phase):
                 self.bars[phase].setRange(0, 1)
                 self.bars[phase].setValue(1)
-                if self.details[phase].text() == "waiting":
-                    self.details[phase].setText("done")
+                earlier = self.last.get(phase)
+                self.details[phase].setText(f"{_counts(earlier)} · done" if earlier is not None else "done")
         if status.total > 0:
             bar.setRange(0, status.total)
             bar.setValue(min(status.done, status.total))
         else:
             bar.setRange(0, 0)  # busy: total not known yet
-        text = f"{status.done:,}" + (f" of {status.total:,}" if status.total else "")
+        self.last[status.phase] = status
+        text = _counts(status)
         if status.elapsed > 0.5 and status.done:
             text += f" · {status.rate:,.0f}/s"
         left = status.remaining_seconds
@@ -77,7 +83,24 @@ class ProgressPanel(QWidget):
         detail.setText(text)
 
     def finish(self, message: str) -> None:
+        """The job ended (`message`: "stopped", "done"): each unfinished phase says where it got to, without the
+        rate or the time left it showed while running."""
         for phase in self.phases:
-            if self.details[phase].text() == "waiting":
-                self.details[phase].setText(message)
+            if self._complete(phase):
+                continue
+            if self.bars[phase].maximum() == 0:  # a busy bar would go on moving
+                self.bars[phase].setRange(0, 1)
+            status = self.last.get(phase)
+            self.details[phase].setText(f"{_counts(status)} · {message}" if status is not None else message)
         self.cancel_button.setEnabled(False)
+
+    def _complete(self, phase: str) -> bool:
+        bar = self.bars[phase]
+        return bar.maximum() > 0 and bar.value() >= bar.maximum()
+
+    def time_left_shown(self) -> bool:
+        return any(" left" in label.text() for label in self.details.values())
+
+
+def _counts(status: PhaseStatus) -> str:
+    return f"{status.done:,}" + (f" of {status.total:,}" if status.total else "")

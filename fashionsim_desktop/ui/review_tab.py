@@ -12,22 +12,27 @@ from typing import Optional
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
-                               QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QLabel, QSplitter, QTableView,
+                               QToolButton, QVBoxLayout, QWidget)
 
-from ..core.review import KEEP, MERGE, SKIP, Pair, member_of
-from .compare_view import DIFFERENCE, FIT, FLICKER, SAME_SCALE, SIDE_BY_SIDE, CompareView
+from ..core.review import KEEP, MERGE, SKIP, VARIANT, Pair, member_of
+from ..core.tiers import DUPLICATE_TIERS, Tier
+from .compare_view import DIFFERENCE, FIT, FLICKER, SAME_SCALE, SIDE_BY_SIDE, CompareView, caption_html
 from .filter_bar import FilterBar
+from .flow_layout import FlowLayout
 from .keeper_dialog import reason_text
 from .models import PAIR_ROLE, PairFilterProxy, PairTableModel, product_text
+from .pair_queue import PairQueueLook
 from .session import CatalogSession
 
 PRELOAD_AHEAD = 3
-EVIDENCE_ROWS = (("cosine", "Embedding cosine"), ("inliers", "Matching details"), ("phash_distance", "pHash distance"),
-                 ("dhash_distance", "dHash distance"))
 PRODUCT_ROWS = (("product_id", "Product id"), ("sku", "SKU"), ("product_group", "Product group"),
                 ("colour", "Colour"), ("category", "Category"), ("name", "Name"))
-STATES = ("", "undecided", "merge", "keep", "skip")  # the state filter's entries, in order
+STATES = ("", "undecided", "merge", "keep", "skip", "variant")  # the state filter's entries, in order
+# The tier filter's entries, in order: (label, tiers shown). Duplicates and variants are separate queues (a
+# variant is linked, never merged); similar products are for search (core/search.py), not for a decision.
+TIER_CHOICES = (("Duplicates", DUPLICATE_TIERS), ("Identical files", {Tier.EXACT}),
+                ("Edited copies", {Tier.DUPLICATE}), ("Variants (other colour or shot)", {Tier.VARIANT}))
 
 
 def _size(n: int) -> str:
@@ -49,7 +54,8 @@ class ReviewTab(QWidget):
     undoRequested = Signal()  # the window undoes (Ctrl+Z is window-wide) and refreshes every view
 
     # (name, label, shortcut) — every action is a button with its shortcut shown, and a key.
-    ACTIONS = (("merge", "Merge", "M"), ("keep", "Keep both", "K"), ("skip", "Skip", "S"),
+    ACTIONS = (("merge", "Merge", "M"), ("keep", "Keep both", "K"), ("variant", "Variant", "V"),
+               ("skip", "Skip", "S"),
                ("previous", "Previous", "Left"), ("next", "Next", "Right"), ("undo", "Undo", "Ctrl+Z"),
                ("zoom_in", "Zoom in", "+"), ("zoom_out", "Zoom out", "-"), ("zoom_reset", "Fit", "0"),
                ("swap", "Swap sides", "X"), ("scale", "Same scale / fit", "1"),
@@ -70,19 +76,21 @@ class ReviewTab(QWidget):
 
         # Filters
         self.kind_filter = QComboBox(self)
-        self.kind_filter.addItems(["All kinds", "Exact", "Near"])
+        self.kind_filter.addItems([label for label, _ in TIER_CHOICES])
+        self.kind_filter.setToolTip("Duplicates: the same photo (identical files or edited copies). Variants: the "
+                                    "same product in another colour or shot, to link with V (never merged).")
         self.state_filter = QComboBox(self)
-        self.state_filter.addItems(["All", "Undecided", "Merged", "Kept", "Skipped"])
+        self.state_filter.addItems(["All", "Undecided", "Merged", "Kept", "Skipped", "Variants"])
         self.min_score = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0)
         self.max_score = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05, value=1.0)
         self.filter_bar = FilterBar(self)  # category, colour, product, folder
         self.folder_filter = self.filter_bar.folder
         self.done_label = QLabel(self)
-        filters = QHBoxLayout()
+        filters = FlowLayout()  # wraps onto a second line rather than widening the window
         for w in (QLabel("Show:"), self.kind_filter, self.state_filter, QLabel("Score"), self.min_score,
                   QLabel("to"), self.max_score, self.filter_bar):
             filters.addWidget(w)
-        filters.addStretch(1)
+        filters.addSpacing(24)
         filters.addWidget(self.done_label)
         self.kind_filter.currentIndexChanged.connect(self._filters_changed)
         self.state_filter.currentIndexChanged.connect(self._filters_changed)
@@ -96,22 +104,18 @@ class ReviewTab(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the file name visible
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        # Thumbnails, whole file names, row height and column widths that follow the font and screen (pair_queue.py)
+        self.queue_look = PairQueueLook(self.table, lambda: self.session)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current())
 
         self.compare = CompareView(self)
 
         # Buttons with visible shortcuts, and the same actions on keys
         self.actions: dict[str, QAction] = {}
-        decision_row, view_row = QHBoxLayout(), QHBoxLayout()  # two rows keep the picture area wide
+        decision_row, view_row = FlowLayout(), FlowLayout()  # they wrap rather than squeeze the queue
         for name, label, key in self.ACTIONS:
-            buttons = decision_row if name in ("merge", "keep", "skip", "previous", "next", "undo") else view_row
+            buttons = decision_row if name in ("merge", "keep", "variant", "skip", "previous", "next", "undo") else view_row
             action = QAction(f"{label}", self)
             if name != "undo":  # Ctrl+Z belongs to the window's Edit ▸ Undo; a second one would be ambiguous
                 action.setShortcut(QKeySequence(key))
@@ -127,8 +131,6 @@ class ReviewTab(QWidget):
             buttons.addWidget(button)
             if name in ("skip", "zoom_reset", "scale"):
                 buttons.addSpacing(12)
-        decision_row.addStretch(1)
-        view_row.addStretch(1)
 
         right = QWidget(self)
         rl = QVBoxLayout(right)
@@ -161,7 +163,7 @@ class ReviewTab(QWidget):
         self.compare.clear()
         self._set_products()
         self._forget_keepers()
-        self.model.set_pairs(session.pairs if session else [])
+        self.model.set_pairs(self._queue())
         if session:
             session.pairsChanged.connect(self.reload)
             session.keepersChanged.connect(self._keepers_changed)
@@ -172,7 +174,7 @@ class ReviewTab(QWidget):
         current = self.current_pair()
         self._forget_keepers()  # files or product data may have changed
         self._set_products()
-        self.model.set_pairs(self.session.pairs if self.session else [])
+        self.model.set_pairs(self._queue())
         self._update_done()
         row = self._proxy_row_of(current) if current else None
         self.select_proxy_row(row if row is not None else self._first_undecided_row())
@@ -227,10 +229,21 @@ class ReviewTab(QWidget):
         self.table.scrollTo(index)
         self._show_current()
 
+    def _queue(self) -> list[Pair]:
+        """The session's pairs this queue shows: the variants, or the duplicates."""
+        if self.session is None:
+            return []
+        return self.session.variant_pairs if self._showing_variants() else self.session.pairs
+
+    def _showing_variants(self) -> bool:
+        return Tier.VARIANT in TIER_CHOICES[self.kind_filter.currentIndex()][1]
+
     def _filters_changed(self) -> None:
-        kinds = ["", "exact", "near"]
+        if self.session is not None and (self.model.pairs is self.session.variant_pairs) != self._showing_variants():
+            self.model.set_pairs(self._queue())  # the other queue
+            self._update_done()
         current = self.current_pair()
-        self.proxy.set_filters(kind=kinds[self.kind_filter.currentIndex()],
+        self.proxy.set_filters(tiers=TIER_CHOICES[self.kind_filter.currentIndex()][1],
                                state=STATES[self.state_filter.currentIndex()],
                                min_score=self.min_score.value(), max_score=self.max_score.value(),
                                products_filter=self.filter_bar.value())
@@ -328,11 +341,9 @@ class ReviewTab(QWidget):
         keeper = None if choice is None else (0 if choice.keeper.path_raw == raw_a else 1)
         captions = []
         for side, (path, f) in enumerate(((a, fa), (b, fb))):
-            star = ((" ★ keeper (your choice)" if choice.chosen else " ★ suggested keeper")
-                    if keeper == side else "")
-            name = os.path.basename(path)
-            captions.append(f"<b>{'AB'[side]}: {name}</b><span style='color:#b26b00'>{star}</span>"
-                            f"<br><span style='color:#666'>{os.path.dirname(path) or '.'}</span>")
+            star = ("★ keeper (your choice)" if choice.chosen else "★ suggested keeper") if keeper == side else ""
+            captions.append(caption_html(self.compare.palette(), "AB"[side], os.path.basename(path),
+                                         os.path.dirname(path) or ".", star))
         if choice is None:
             keeper_row = ("Suggested keeper", "working it out (comparing the pictures)…", "")
         else:
@@ -346,14 +357,10 @@ class ReviewTab(QWidget):
             ("Format", fa.get("format", "?"), fb.get("format", "?")),
             ("Modified", _date(fa.get("mtime_ns", 0)), _date(fb.get("mtime_ns", 0))),
             ("Folder", os.path.dirname(a) or ".", os.path.dirname(b) or "."),
-            ("Duplicate score", f"{pair.score:.3f} ({pair.kind})", ""),
+            ("Duplicate score", f"{pair.score:.3f}", ""),
         ]
-        for key, label in EVIDENCE_ROWS:
-            if key in pair.evidence:
-                rows.append((label, str(pair.evidence[key]), ""))
-        if pair.evidence.get("mirrored"):
-            rows.append(("Mirrored copy", "yes", ""))
         rows.append(("Decision", pair.decision or "undecided", ""))
+        self.compare.set_evidence(f"{pair.tier.label}: {pair.summary}", pair.evidence)  # numbers in its Details
         if info_only:
             self.compare.set_info(tuple(captions), rows)
         else:
@@ -390,6 +397,14 @@ class ReviewTab(QWidget):
 
     def do_keep(self) -> None:
         self._decide(KEEP)
+
+    def do_variant(self) -> None:
+        """The same product in another colour or shot: linked into a variant group, never merged."""
+        pair = self.current_pair()
+        if pair is not None and pair.sha_a == pair.sha_b:
+            self.statusMessage.emit("These two files are the same bytes: merge them, or keep both.")
+            return
+        self._decide(VARIANT)
 
     def do_skip(self) -> None:
         self._decide(SKIP)  # remembered: the next undecided pair is another one, also after a restart

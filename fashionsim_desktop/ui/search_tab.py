@@ -1,4 +1,6 @@
-"""Visual search: the catalogue pictures most similar to a dropped, pasted or chosen picture.
+"""Visual search: the catalogue pictures most similar to a dropped, pasted or chosen picture, grouped by tier
+(core/search.py): copies of the query photo first, collapsed into one cell, then the same product in other
+colours or shots, then similar products. Each cell's caption starts with its group; a heading counts them.
 
 Queries run in workers; each new query cancels the one before and stale results are dropped, so the grid
 always shows the latest question. Thumbnails arrive in the background after the results.
@@ -19,7 +21,8 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QSpinB
 
 from ..core.errors import FashionSimError
 from ..core.imaging import DecodeError
-from ..core.search import Searcher
+from ..core.search import Results, Searcher
+from ..core.tiers import Tier
 from ..store.catalog import Catalog
 from .compare_view import ImagePane
 from .errors_tab import reveal_in_file_manager
@@ -28,6 +31,7 @@ from .models import ThumbnailFilterProxy, ThumbnailListModel, product_caption, t
 from .workers import Worker
 
 THUMB = 150
+GROUP_NAMES = {Tier.VARIANT: "Other colour or shot", Tier.SIMILAR: "Similar product"}
 
 
 def qimage_to_png(image: QImage) -> bytes:
@@ -135,7 +139,7 @@ class SearchTab(QWidget):
         self.filter_bar.set_choices(self.session)
         self.proxy.set_filter(self.filter_bar.value(), products)
         for row, item in enumerate(self.model.items):
-            item["caption"] = self._caption(item["similarity"], item["path"], item["sha256"])
+            item["caption"] = self._caption(item["similarity"], item["path"], item["sha256"], item.get("group", ""))
         if self.model.items:
             self.model.dataChanged.emit(self.model.index(0), self.model.index(len(self.model.items) - 1))
 
@@ -143,9 +147,10 @@ class SearchTab(QWidget):
         hidden = self.model.rowCount() - self.proxy.rowCount()
         self.hidden_label.setText(f"{hidden} hidden by the filters" if hidden else "")
 
-    def _caption(self, similarity: float, path: str, sha256: str) -> str:
+    def _caption(self, similarity: float, path: str, sha256: str, group: str = "") -> str:
         product = product_caption(self.session.products.get(sha256, []), sha256 in self.session.shared)
-        return f"{similarity:.3f}\n{os.path.basename(path)}" + (f"\n{product}" if product else "")
+        head = f"{group} · {similarity:.3f}" if group else f"{similarity:.3f}"
+        return f"{head}\n{os.path.basename(path)}" + (f"\n{product}" if product else "")
 
     def invalidate_index(self) -> None:
         """After indexing: the next query loads the new index."""
@@ -166,8 +171,7 @@ class SearchTab(QWidget):
 
     def search_bytes(self, data: bytes, label: str) -> None:
         image = QImage.fromData(data)
-        self._start(label, image if not image.isNull() else None,
-                    lambda searcher, k: searcher.query_vector(searcher.embed_bytes(data), k))
+        self._start(label, image if not image.isNull() else None, self._grouped_bytes(data))
 
     def search_file(self, path: str) -> None:
         try:
@@ -180,8 +184,12 @@ class SearchTab(QWidget):
     def search_qimage(self, image: QImage, label: str = "pasted picture") -> None:
         self.search_bytes(qimage_to_png(image), label)
 
+    @staticmethod
+    def _grouped_bytes(data: bytes):
+        return lambda searcher, k: searcher.grouped_bytes(data, k)
+
     def search_similar(self, sha256: str, label: str) -> None:
-        self._start(label, None, lambda searcher, k: searcher.similar_to(sha256, k))
+        self._start(label, None, lambda searcher, k: searcher.grouped_similar_to(sha256, k))
         raw = next((raw for raw, f in self.session.files.items() if f["sha256"] == sha256), None) \
             if self.session else None
         if raw is not None:  # the catalogue picture asked about, shown once loaded (if still the question)
@@ -227,18 +235,35 @@ class SearchTab(QWidget):
             self.query_label.setText(message)
             self.statusMessage.emit(message)
 
-    def _show(self, query_id: int, label: str, hits) -> None:
+    def _show(self, query_id: int, label: str, results: Results) -> None:
         if query_id != self._query_id or self.session is None:
             return  # an older question: its answer is no longer wanted
         self._running = None
-        self.query_label.setText(f"{len(hits)} catalogue pictures most like <b>{label}</b>")
-        items = [{"path": h.path, "path_raw": h.path_raw, "abs_path": self.session.abs_path(h.path_raw),
-                  "sha256": h.sha256, "similarity": h.similarity,
-                  "caption": self._caption(h.similarity, h.path, h.sha256)} for h in hits]
+        items = []
+        if results.copies:  # one cell for the query photo's copies: the closest, with how many there are
+            best, count = results.copies[0], len(results.copies)
+            group = "This photo" + (f" ({count} copies)" if count > 1 else "")
+            items.append(self._item(best, group, copies=[h.path for h in results.copies]))
+        items += [self._item(h, GROUP_NAMES[h.tier]) for h in results.variants + results.similar]
+        counts = [(len(results.copies), "copy of this photo", "copies of this photo"),
+                  (len(results.variants), "of the same product in another colour or shot",
+                   "of the same product in other colours or shots"),
+                  (len(results.similar), "similar product", "similar products")]
+        summary = " · ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts if n)
+        self.query_label.setText(f"Like <b>{label}</b>: {summary or 'nothing found'}")
         self.model.set_items(items)
         self.session.load_images([i["abs_path"] for i in items],
                                  lambda images, q=query_id: self._thumbnails(q, images), max_side=THUMB)
         self.resultsShown.emit(len(items))
+
+    def _item(self, hit, group: str, copies: Optional[list] = None) -> dict:
+        item = {"path": hit.path, "path_raw": hit.path_raw, "abs_path": self.session.abs_path(hit.path_raw),
+                "sha256": hit.sha256, "similarity": hit.similarity, "tier": hit.tier, "group": group,
+                "caption": self._caption(hit.similarity, hit.path, hit.sha256, group)}
+        if copies:
+            item["copies"] = copies
+            item["tooltip"] = "Copies of this photo in the catalogue:\n" + "\n".join(copies)
+        return item
 
     def _thumbnails(self, query_id: int, images: dict) -> None:
         if query_id == self._query_id:  # an older question's thumbnails are not wanted

@@ -21,6 +21,7 @@ from ..core.pairs import DEFAULT_MIN_SCORE
 from ..core.products import ImportReport, Mapping, ProductInfo, Table, import_products, read_table
 from ..core.review import MERGE, Pair, kept_apart, list_pairs, merge_groups
 from ..core.tiers import Tier
+from ..core.tiers import Tier
 from ..store.catalog import Catalog, raw_to_path, window_origin
 from ..store.locations import catalog_dir_for
 from .images import ImageCache
@@ -43,7 +44,8 @@ class CatalogSession(QObject):
         self.cache = cache
         self.min_score = min_score
         self.files: dict[bytes, dict] = {}  # by raw relative path
-        self.pairs: list[Pair] = []
+        self.pairs: list[Pair] = []  # duplicates: exact and edited copies (what merge groups are made of)
+        self.variant_pairs: list[Pair] = []  # the same product in another colour or shot (linked, never merged)
         self.error_rows: list[tuple[str, str]] = []
         self.products: dict[str, list[ProductInfo]] = {}  # by sha256: the catalogue system's products
         self.shared: set[str] = set()  # contents that belong to two or more product ids
@@ -84,11 +86,12 @@ class CatalogSession(QObject):
         infos = [i for group in products.values() for i in group]
         choices = {field: sorted({getattr(i, field) for i in infos if getattr(i, field)}, key=str.casefold)
                    for field in ("category", "colour")}  # here, off the UI thread: 100,000 products take a while
-        return (files, list_pairs(catalog, self.min_score), catalog.file_errors(), products, catalog.shared_photos(),
-                choices)
+        return (files, list_pairs(catalog, self.min_score), list_pairs(catalog, self.min_score, [Tier.VARIANT]),
+                catalog.file_errors(), products, catalog.shared_photos(), choices)
 
     def _apply(self, snapshot: tuple) -> None:
-        self.files, self.pairs, self.error_rows, self.products, self.shared, self.choices = snapshot
+        (self.files, self.pairs, self.variant_pairs, self.error_rows, self.products, self.shared,
+         self.choices) = snapshot
         self.pairsChanged.emit()
 
     def abs_path(self, raw: bytes) -> str:
@@ -98,7 +101,7 @@ class CatalogSession(QObject):
     def names(self, sha_a: str, sha_b: str) -> str:
         """The pair's file names as the review shows them: a.jpg ↔ b.jpg."""
         key = tuple(sorted((sha_a, sha_b)))
-        pair = next((p for p in self.pairs if p.key == key), None)
+        pair = next((p for p in self.pairs + self.variant_pairs if p.key == key), None)
         if pair is not None:
             return f"{os.path.basename(pair.path_a)} ↔ {os.path.basename(pair.path_b)}"
         path_of = {f["sha256"]: f["path"] for f in self.files.values()}
@@ -124,7 +127,7 @@ class CatalogSession(QObject):
     # -- decisions -------------------------------------------------------------------------------
     def decide(self, pair: Pair, decision: Optional[str]) -> None:
         self.catalog.decide(pair.sha_a, pair.sha_b, decision)
-        for p in self.pairs:
+        for p in self.pairs + self.variant_pairs:
             if p.key == pair.key:
                 p.decision = decision
         self.decisionsChanged.emit()
@@ -161,7 +164,7 @@ class CatalogSession(QObject):
         undone = self.catalog.undo()
         for step in undone:
             key = (step["sha_a"], step["sha_b"])
-            for p in self.pairs:
+            for p in self.pairs + self.variant_pairs:
                 if p.key == key:
                     p.decision = step["restored"]
         if undone:
