@@ -72,6 +72,9 @@ def test_search_by_tier_shows_the_query_and_names_a_paste(qtbot, indexed):
     mime = QMimeData()
     mime.setImageData(QImage(str(folder / f"{chosen[1][0]}.jpg")))
     QGuiApplication.clipboard().setMimeData(mime)
-    with qtbot.waitSignal(search.resultsShown, timeout=60_000):
-        window.paste()
+    try:
+        with qtbot.waitSignal(search.resultsShown, timeout=60_000):
+            window.paste()
+    finally:
+        QGuiApplication.clipboard().clear()  # data left on the clipboard crashes Qt's clean-up at exit
     assert "pasted picture" in search.query_label.text()
