@@ -72,9 +72,9 @@ RETONED_COPY = {"ncc": 0.93, "agree": 0.93, "chroma": CHROMA_LIMIT, "lightness":
 # Two products photographed in one template: aligned by many matching details, yet the garment differs beyond one
 # tone change over a large share of its cells, or in a solid block of them (a swapped shirt, other briefs on the
 # same body). Measured on the tune half's candidates (models/README.md, "Look-alike rejection"): duplicates
-# proposed at the default threshold reach a differing share of 0.22 and a block share of 0.06; the look-alikes
-# proposed there start at 0.31 (differing share). The limits sit between: halfway for the share, and for blocks
-# above every duplicate's with room, as a caption laid over the garment makes one.
+# proposed at the default threshold reach a differing share of 0.215 and a block share of 0.063; the look-alikes
+# proposed there by orb-v4 start at a differing share of 0.316. The share limit sits halfway, the block limit
+# above every duplicate's with room.
 LOOKALIKE_DIFFER = 0.26
 LOOKALIKE_BLOCK = 0.08
 LOOKALIKE_CAP = 0.2
