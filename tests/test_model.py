@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionsim_desktop.core.embedder import Embedder, model_id
+from fashionsim_desktop.core.embedder import Embedder, model_id, runnable_model
 from fashionsim_desktop.core.errors import ModelError
 from fashionsim_desktop.core.imaging import decode_file
 
@@ -146,8 +146,12 @@ def test_int8_model_points_where_torchs_float_model_does(model_path, tmp_path):
     ops = {node.op_type for node in onnx.load(str(model_path)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     pixels = torch.from_numpy(preprocess([decode_file(str(p)).image for p in some_hm_images(32)]))
-    worst, median = export_onnx.parity(model_path, pixels)
-    assert median > 0.98 and worst > 0.94  # measured on these packshots: 0.987 and 0.968
+    used = runnable_model(model_path)
+    worst, median = export_onnx.parity(used, pixels)
+    if used == model_path:
+        assert median > 0.98 and worst > 0.94  # measured on these packshots: 0.987 and 0.968
+    else:  # a CPU without VNNI: int8 sums saturate here, so the app runs the float twin, which must be exact
+        assert used == model_path.with_name("fashionsim-embedder-float.onnx") and worst > 0.99999
     # The float export itself is exact; quantisation is the only approximation.
     fp32 = tmp_path / "fp32.onnx"
     export_onnx.export_fp32(fp32)

@@ -113,11 +113,12 @@ def test_catalogue_from_release_0_3_0_gains_tiers_without_decoding(tmp_path, iso
     catalog_dir.mkdir()
     for name in ("catalog.sqlite", "decisions.journal.jsonl"):
         shutil.copyfile(FIXTURE / name, catalog_dir / name)
-    from fashionsim_desktop.core.embedder import model_id
+    from fashionsim_desktop.core.embedder import model_id, runnable_model
 
     with sqlite3.connect(catalog_dir / "catalog.sqlite") as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 4
-        db.execute("UPDATE images SET model_id=?", [model_id(model_path)])
+        # The model this computer runs: the int8 one, or its float twin on a CPU without VNNI.
+        db.execute("UPDATE images SET model_id=?", [model_id(runnable_model(model_path))])
         db.execute("UPDATE meta SET value=? WHERE key='root'", [str(folder.resolve())])
         before = db.execute("SELECT sha_a, sha_b, decision FROM decisions ORDER BY 1, 2").fetchall()
         keepers = db.execute("SELECT sha256, path_raw FROM keepers").fetchall()

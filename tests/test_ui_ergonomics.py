@@ -251,6 +251,27 @@ def test_dark_palette_is_applied_live_and_decided_rows_are_painted_readable(qtbo
     assert contrast_ratio(painted(), text) >= AA
 
 
+def test_picture_captions_follow_a_new_palette(qtbot, window):
+    """The folder under each picture's name is written in a colour worked out from the palette: switching to Dark
+    while a pair is shown writes it again in the dark palette's colour (the light one is unreadable there)."""
+    from fashionsim_desktop.ui.settings import SettingsDialog
+
+    review, compare = window.review, window.review.compare
+    review.select_proxy_row(0)
+    qtbot.waitUntil(lambda: compare.images[0] is not None and compare.images[1] is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: any("keeper" in caption.text() for caption in compare.captions), timeout=20_000)
+    qtbot.wait(300)  # settled: nothing left to write the captions again by itself
+    for theme in ("light", "dark"):
+        dialog = SettingsDialog(window.settings, window)
+        dialog.theme.setCurrentIndex(dialog.theme.findData(theme))
+        dialog.accept()
+        window_colour = QApplication.palette().color(QPalette.ColorRole.Window)
+        qtbot.waitUntil(lambda: compare.palette().color(QPalette.ColorRole.Window) == window_colour)
+        folder_colour = secondary_text(compare.palette()).name()  # as the captions work it out
+        qtbot.waitUntil(lambda: all(folder_colour in caption.text() for caption in compare.captions))
+        assert contrast_ratio(QColor(folder_colour), compare.palette().color(QPalette.ColorRole.Window)) >= AA
+
+
 # -- the compare view --------------------------------------------------------------------------------------------
 def displayed_size(pane) -> tuple[float, float]:
     w, h = pane.image_size
@@ -339,6 +360,41 @@ def test_thumbnail_size_setting_applies_when_settings_close(qtbot, window):
     qtbot.waitUntil(lambda: all(item.get("icon") for item in groups.member_model.items), timeout=20_000)
     icon = groups.member_model.items[0]["icon"]
     assert max(icon.availableSizes()[0].toTuple()) >= 256
+
+
+def test_search_results_and_catalogue_follow_the_thumbnail_size_live(qtbot, window):
+    """A larger Thumbnail size gives larger, sharp pictures in Visual search and the Catalogue too: the results on
+    screen and the catalogue's cells are loaded again at the new size, with no new search."""
+    from fashionsim_desktop.ui.settings import SettingsDialog
+
+    def shown(grid, item) -> int:
+        """The longer side, in pixels, of the picture the grid paints for `item` (an icon never grows its pixmap)."""
+        icon = item.get("icon")
+        return max(icon.actualSize(grid.iconSize()).toTuple()) if icon else 0
+
+    search, browser = window.search, window.browser
+    window.tabs.setCurrentWidget(search)
+    query = next(f for f in window.session.files.values() if f["path"].endswith(ARTICLE))
+    search.search_similar(query["sha256"], ARTICLE)
+    qtbot.waitUntil(lambda: bool(search.model.items) and all(i.get("icon") for i in search.model.items),
+                    timeout=30_000)
+    assert max(shown(search.grid, i) for i in search.model.items) <= 160 * search.devicePixelRatioF()
+    window.tabs.setCurrentWidget(browser)
+    qtbot.waitUntil(lambda: bool(browser.model.items) and browser.model.items[0].get("icon") is not None,
+                    timeout=30_000)
+
+    dialog = SettingsDialog(window.settings, window)
+    dialog.thumbs.setValue(320)
+    dialog.accept()
+    assert search.grid.iconSize().width() == browser.grid.iconSize().width() == 320
+    # The catalogue, on screen: its first cells painted again with pictures of at least 320 pixels.
+    qtbot.waitUntil(lambda: shown(browser.grid, browser.model.items[0]) >= 320, timeout=30_000)
+    first = browser.proxy.index(0, 0)
+    assert browser.grid.visualRect(first).height() >= 320
+    # The search results, resized while their tab was hidden: every one loaded again, no new search needed.
+    window.tabs.setCurrentWidget(search)
+    qtbot.waitUntil(lambda: all(shown(search.grid, i) >= 320 for i in search.model.items), timeout=30_000)
+    assert search.model.items[0]["group"].startswith("This photo")  # still the same question's answer
 
 
 def test_each_group_shows_a_strip_of_its_pictures(qtbot, window):

@@ -96,8 +96,8 @@ def follow_settings(window) -> None:
         size = settings.thumbnail_size()
         window.review.queue_look.set_thumbnail_size(size)
         window.groups.set_thumbnail_size(size)
-        for grid in (window.browser.grid, window.search.grid):  # these tabs still load their pictures at a fixed size
-            grid.set_thumbnail_size(size)
+        window.browser.set_thumbnail_size(size)
+        window.search.set_thumbnail_size(size)
 
     apply()
     window.settings.changed.connect(apply)

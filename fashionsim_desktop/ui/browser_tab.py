@@ -2,7 +2,8 @@
 folder, with "Find similar" on any of them.
 
 The list is built from what the session already holds (files and product data, loaded in the background);
-the view is fed a page at a time and a thumbnail is loaded only when its cell is painted.
+the view is fed a page at a time and a thumbnail is loaded only when its cell is painted, at the grid's icon size
+in device pixels (the Thumbnail size setting, `set_thumbnail_size`).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from .errors_tab import reveal_in_file_manager
 from .filter_bar import FilterBar
 from .models import PagedThumbnailModel, ThumbnailFilterProxy, product_caption, thumbnail_grid
 from .search_tab import ImageViewerDialog
+from .thumbnails import load_side
 
-THUMB = 140
+THUMB = 160  # until the window applies the Thumbnail size setting
 
 
 class BrowserTab(QWidget):
@@ -29,6 +31,8 @@ class BrowserTab(QWidget):
         self.session = None
         self._shown_from: Optional[list] = None  # what the list was built from, to skip needless rebuilds
         self._stale = False  # the session changed while the tab was hidden
+        self.thumb = THUMB
+        self._size_asked = 0  # counts size changes: pictures loaded for an earlier size are dropped
         self.model = PagedThumbnailModel(self, THUMB)
         self.model.thumbnailsWanted.connect(self._load_thumbnails)
         self.proxy = ThumbnailFilterProxy(self)
@@ -57,6 +61,13 @@ class BrowserTab(QWidget):
         layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(self.grid, 1)
+
+    def set_thumbnail_size(self, size: int) -> None:
+        """The Thumbnail size setting: the grid at that size; the pictures shown are loaded again at it as their
+        cells are painted (pictures still on their way at the old size are dropped when they arrive)."""
+        self.thumb = size
+        self._size_asked += 1
+        self.grid.set_thumbnail_size(size)
 
     def set_session(self, session) -> None:
         self.session = session
@@ -105,8 +116,12 @@ class BrowserTab(QWidget):
                                  else f"{matching} of {len(items)} pictures match")
 
     def _load_thumbnails(self, abs_paths: list) -> None:
-        if self.session is not None:
-            self.session.load_images(abs_paths, self.model.set_thumbnails, max_side=THUMB)
+        if self.session is None:
+            return
+        asked = self._size_asked
+        # A picture asked for before a size change is dropped: the model asks for it again at the new size.
+        self.session.load_images(abs_paths, lambda images: asked == self._size_asked
+                                 and self.model.set_thumbnails(images), max_side=load_side(self.thumb, self))
 
     # -- actions ---------------------------------------------------------------------------------
     def selected(self) -> Optional[dict]:

@@ -10,7 +10,7 @@ import datetime
 import os
 from typing import Optional
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QLabel, QSplitter, QTableView,
                                QToolButton, QVBoxLayout, QWidget)
@@ -155,6 +155,18 @@ class ReviewTab(QWidget):
             width = max(self.width(), 800)
             self.splitter.setSizes([int(width * 0.3), int(width * 0.7)])
             self.layout_restored = True
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        # The captions' colours (folder, "★ suggested keeper") are worked out from the palette: a new palette
+        # (Settings ▸ Palette) writes them again, or they stay in the old palette's colours, unreadable on the new.
+        # Later, not now: the children get the new palette after this widget.
+        if event.type() == QEvent.Type.PaletteChange:
+            QTimer.singleShot(0, self, self._recolour_captions)
+
+    def _recolour_captions(self) -> None:
+        if self.shown_pair is not None and self.session is not None:
+            self._display(self.shown_pair, *self.compare.images, info_only=True)
 
     # -- session ---------------------------------------------------------------------------------
     def set_session(self, session: Optional[CatalogSession]) -> None:

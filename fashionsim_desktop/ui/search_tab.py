@@ -3,7 +3,8 @@
 colours or shots, then similar products. Each cell's caption starts with its group; a heading counts them.
 
 Queries run in workers; each new query cancels the one before and stale results are dropped, so the grid
-always shows the latest question. Thumbnails arrive in the background after the results.
+always shows the latest question. Thumbnails arrive in the background after the results, loaded at the grid's icon
+size in device pixels (the Thumbnail size setting, `set_thumbnail_size`, applied to the results on screen too).
 
 A folder dropped here is a new shoot: the window checks it against the catalogue (the intake check) instead of
 opening it as a catalogue, as a folder dropped anywhere else would.
@@ -28,9 +29,11 @@ from .compare_view import ImagePane
 from .errors_tab import reveal_in_file_manager
 from .filter_bar import FilterBar
 from .models import ThumbnailFilterProxy, ThumbnailListModel, product_caption, thumbnail_grid
+from .thumbnails import load_side
 from .workers import Worker
 
-THUMB = 150
+THUMB = 160  # the results' thumbnails until the window applies the Thumbnail size setting
+PREVIEW = 150  # the query picture beside the results (logical pixels)
 GROUP_NAMES = {Tier.VARIANT: "Other colour or shot", Tier.SIMILAR: "Similar product"}
 
 
@@ -72,13 +75,15 @@ class SearchTab(QWidget):
         self._searcher_lock = threading.Lock()
         self._query_id = 0
         self._running: Optional[Worker] = None
+        self.thumb = THUMB
+        self._size_asked = 0  # counts size changes: thumbnails loaded for an earlier size are dropped
         self.setAcceptDrops(True)
         self.query_label = QLabel("Drop pictures here (from a file manager or a browser), paste one with Ctrl+V, "
                                   "or pick “Find similar” on a catalogue picture. Drop a folder of a new shoot "
                                   "to check which of its pictures the catalogue already has.", self)
         self.query_label.setWordWrap(True)
         self.query_preview = QLabel(self)
-        self.query_preview.setFixedSize(THUMB, THUMB)
+        self.query_preview.setFixedSize(PREVIEW, PREVIEW)
         self.query_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.k_box = QSpinBox(self, minimum=1, maximum=200, value=24)
         self.model = ThumbnailListModel(self, THUMB)  # every result; the grid shows those the filters let through
@@ -122,6 +127,14 @@ class SearchTab(QWidget):
     def dropEvent(self, event) -> None:
         self.dropped.emit(event.mimeData())
         event.acceptProposedAction()
+
+    def set_thumbnail_size(self, size: int) -> None:
+        """The Thumbnail size setting: the grid at that size, and the results on screen loaded again at it."""
+        self.thumb = size
+        self._size_asked += 1
+        self.grid.set_thumbnail_size(size)
+        if self.session is not None and self.model.items:
+            self._load_thumbnails(self._query_id)
 
     def set_session(self, session) -> None:
         self.cancel()
@@ -195,7 +208,7 @@ class SearchTab(QWidget):
         if raw is not None:  # the catalogue picture asked about, shown once loaded (if still the question)
             path, query_id = self.session.abs_path(raw), self._query_id
             self.session.load_images([path], lambda images: query_id == self._query_id and self._set_preview(
-                images.get(path)), max_side=THUMB)
+                images.get(path)), max_side=load_side(PREVIEW, self))
 
     def _start(self, label: str, preview: Optional[QImage], run) -> None:
         if self.session is None:
@@ -227,8 +240,11 @@ class SearchTab(QWidget):
         if image is None or image.isNull():
             self.query_preview.clear()
             return
-        self.query_preview.setPixmap(QPixmap.fromImage(image).scaled(
-            THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        side = load_side(PREVIEW, self)  # sharp at 150 % and 200 %
+        pixmap = QPixmap.fromImage(image).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation)
+        pixmap.setDevicePixelRatio(side / PREVIEW)
+        self.query_preview.setPixmap(pixmap)
 
     def _failed(self, query_id: int, message: str) -> None:
         if query_id == self._query_id:
@@ -252,8 +268,7 @@ class SearchTab(QWidget):
         summary = " · ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts if n)
         self.query_label.setText(f"Like <b>{label}</b>: {summary or 'nothing found'}")
         self.model.set_items(items)
-        self.session.load_images([i["abs_path"] for i in items],
-                                 lambda images, q=query_id: self._thumbnails(q, images), max_side=THUMB)
+        self._load_thumbnails(query_id)
         self.resultsShown.emit(len(items))
 
     def _item(self, hit, group: str, copies: Optional[list] = None) -> dict:
@@ -265,8 +280,15 @@ class SearchTab(QWidget):
             item["tooltip"] = "Copies of this photo in the catalogue:\n" + "\n".join(copies)
         return item
 
-    def _thumbnails(self, query_id: int, images: dict) -> None:
-        if query_id == self._query_id:  # an older question's thumbnails are not wanted
+    def _load_thumbnails(self, query_id: int) -> None:
+        asked = self._size_asked
+        self.session.load_images([i["abs_path"] for i in self.model.items],
+                                 lambda images: self._thumbnails(query_id, asked, images),
+                                 max_side=load_side(self.thumb, self))
+
+    def _thumbnails(self, query_id: int, size_asked: int, images: dict) -> None:
+        # An older question's thumbnails, or ones loaded for an earlier size, are not wanted.
+        if query_id == self._query_id and size_asked == self._size_asked:
             self.model.set_thumbnails(images)
 
     # -- result actions --------------------------------------------------------------------------
