@@ -100,6 +100,14 @@ class LocalCluster:
                 alive[int(pid)] = args
         return alive
 
+    def client_server_logs(self) -> str:
+        """The tails of the Ray Client server's logs (the proxy and each client's own server), for a failure."""
+        parts = []
+        for log in sorted(self.temp.glob("session_*/logs/ray_client_server*")):
+            lines = log.read_text(errors="replace").splitlines()[-15:]
+            parts.append(f"--- {log.name}\n" + "\n".join(lines))
+        return "\n".join(parts)
+
     def actors(self) -> list[str]:
         return [args for args in self.session_processes().values() if FEATURE_ACTOR in args]
 
@@ -141,7 +149,7 @@ def fashionsim(cluster: LocalCluster, *args: str, **popen) -> subprocess.Popen:
 def index(cluster: LocalCluster, folder: Path, catalog: Path, *extra: str) -> str:
     proc = fashionsim(cluster, "index", str(folder), "--catalog", str(catalog), *extra)
     out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, f"index {' '.join(extra)} failed:\n{out}\n{err}"
+    assert proc.returncode == 0, f"index {' '.join(extra)} failed:\n{out}\n{err}\n{cluster.client_server_logs()}"
     return out + err
 
 

@@ -28,6 +28,7 @@ import pickle
 import queue
 import socket
 import threading
+import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -45,8 +46,12 @@ RESULT_BLOCK_BYTES = 64 << 10  # under one batch's result (~100 kB), so each res
 POLL_SECONDS = 0.5  # the longest a cancel waits to be seen
 RESULTS_BUFFERED = 64  # batches held on the cluster for a slow catalogue, before Ray Data is held back
 CONNECT_SECONDS = 10
+CLIENT_ATTEMPTS = 3
+CLIENT_RETRY_SECONDS = 2.0
 RAY_MISSING = ('The Ray engine is not installed; install it with: pip install "fashionsim-desktop[cluster]" '
                '(or use the default local engine).')
+
+log = logging.getLogger(__name__)
 
 Result = tuple[list[dict], list[tuple[str, str]], list[str]]
 
@@ -189,17 +194,34 @@ def _ray_session(ray, address: Optional[str], workers: Optional[int]):
         # Ray's notices (token set-up and the like) would interleave with the command's progress; they stay in
         # Ray's logs, and its failures reach the user as exceptions.
         if address:
-            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+            _connect(ray, address)
         else:  # "local" starts a new instance even if a cluster runs on this computer
             ray.init(address="local", num_cpus=workers or None, include_dashboard=False,
                      logging_level=logging.ERROR, log_to_driver=False)
     except Exception as exc:  # ConnectionError, RuntimeError, ValueError...: a bad address, another Ray version
         raise FashionSimError(f"Could not connect to the Ray cluster at {address or 'this computer'}: "
-                              f"{_first_line(exc)}") from exc
+                              f"{_reason(exc)}") from exc
     try:
         yield
     finally:
         ray.shutdown()  # stops an instance started here; only disconnects from a cluster
+
+
+def _connect(ray, address: str) -> None:
+    """ray.init() to a cluster. Through Ray Client the cluster starts a server process for each new client, and on
+    a busy head node that start can fail ("Initialization failure from server"); a new attempt starts another."""
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+            return
+        except ConnectionAbortedError as exc:  # Ray Client's answer when the server side could not start
+            log.warning("Ray Client connection %d of %d to %s failed: %s", attempt, CLIENT_ATTEMPTS, address,
+                        _reason(exc))
+            if attempt == CLIENT_ATTEMPTS:
+                raise
+            with suppress(Exception):
+                ray.shutdown()  # clears the half-made client connection
+            time.sleep(CLIENT_RETRY_SECONDS)
 
 
 def _check_reachable(address: str) -> None:
@@ -256,6 +278,9 @@ def _ray_failure(exc: BaseException) -> FashionSimError:
                            "the details). Finished pictures are kept; run again to resume.")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _reason(exc: BaseException) -> str:
+    """One line: the error's own, and when it carries the cluster's traceback, that traceback's last line too."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if len(lines) > 1:
+        return f"{lines[0]} {lines[-1]}"
+    return lines[0] if lines else type(exc).__name__
