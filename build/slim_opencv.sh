@@ -52,7 +52,8 @@ fi
 PYTHONPATH="$TARGET" "$PY" - >&2 <<'PYCHECK'
 import cv2
 for name in ("ORB_create", "estimateAffine2D", "estimateAffinePartial2D", "cvtColor", "resize", "warpAffine",
-             "connectedComponentsWithStats", "morphologyEx", "Laplacian", "fillConvexPoly", "KeyPoint_convert"):
+             "connectedComponentsWithStats", "morphologyEx", "Laplacian", "fillConvexPoly", "KeyPoint_convert",
+             "batchDistance"):
     assert hasattr(cv2, name), f"the slim OpenCV lacks cv2.{name}"
 PYCHECK
 echo "$TARGET"

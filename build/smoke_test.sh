@@ -28,7 +28,7 @@ pairs = json.load(open(f"{work}/pairs.json"))
 exact = [p for p in pairs if p["kind"] == "exact"]
 assert any("byte-copy.jpg" in (p["path_a"], p["path_b"]) for p in exact), pairs
 # The zoo's flipped, resized and rotated copies are paired only by the verifier (OpenCV ORB and affine fits, in the
-# slim OpenCV the bundle carries) after pHash (imagehash, scipy) and the embedding (onnxruntime).
+# slim OpenCV the bundle carries) after pHash (numpy, core/hashing.py) and the embedding (onnxruntime).
 assert any(p["kind"] != "exact" and p["path_a"].startswith("zoo/") and p["path_b"].startswith("zoo/")
            for p in pairs), pairs
 print(f"pairs: {len(pairs)} ({len(exact)} exact); errors: {len(errors)}")
