@@ -324,7 +324,7 @@ def evaluate(result: dict, labels: dict, group_of: dict) -> dict:
         "recall_per_kind": {k: float(np.mean(v)) if v else None for k, v in sorted(per_kind.items())},
         "sibling_pairs": len(siblings), "siblings_proposed": len(predicted & siblings),
         "lookalike_pairs": len(lookalikes), "lookalikes_proposed": len(predicted & lookalikes),
-        "tiers": _tiers_right(result.get("tiers"), positives, siblings | lookalikes),
+        "tiers": _tiers_right(result.get("tiers"), positives, siblings, lookalikes),
         "curve": {"precision": prec_curve[:: max(1, len(prec_curve) // 400)].tolist(),
                   "recall": rec_curve[:: max(1, len(rec_curve) // 400)].tolist()},
         "seconds": result["seconds"], "seconds_runs": result.get("seconds_runs", [result["seconds"]]),
@@ -341,18 +341,29 @@ def _members(group_of: dict) -> dict[int, list[str]]:
     return members
 
 
-def _tiers_right(tiers, positives: set, negatives: set):
-    """Of the labelled pairs the tool gave a tier, how many got the right one: true pairs exact or duplicate,
-    colourway and look-alike pairs anything else. None when the tool gives no tiers."""
+def _tiers_right(tiers, positives: set, siblings: set, lookalikes: set):
+    """Of the labelled pairs the tool gave a tier, how many got the right one. Two readings:
+    - `right`: true pairs exact or duplicate, colourway and look-alike pairs anything else (duplicate or not);
+    - `right_strict`: also colourway pairs `variant` (the same product in another colour) and look-alike pairs
+      `similar` (another product of the same kind).
+    None when the tool gives no tiers."""
     if not tiers:
         return None
     given = {frozenset((a, b)): t for a, b, t in tiers}
-    right = total = 0
+    right = strict = total = 0
+    confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for key, tier in given.items():
-        if key in positives or key in negatives:
-            total += 1
-            right += (tier in ("exact", "duplicate")) == (key in positives)
-    return {"right": right, "labelled": total}
+        label = "true pair" if key in positives else "colourway" if key in siblings else \
+            "look-alike" if key in lookalikes else None
+        if label is None:
+            continue
+        total += 1
+        confusion[label][tier] += 1
+        duplicate = tier in ("exact", "duplicate")
+        right += duplicate == (label == "true pair")
+        strict += duplicate if label == "true pair" else tier == ("variant" if label == "colourway" else "similar")
+    return {"right": right, "right_strict": strict, "labelled": total,
+            "confusion": {label: dict(row) for label, row in confusion.items()}}
 
 
 def _article_pairs(labels: dict, pairs: list, group_of: dict) -> list[tuple[str, str]]:
@@ -431,8 +442,13 @@ def write_report(out: Path, metrics: dict, search: dict, labels: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     tiers = metrics.get("FashionSim", {}).get("tiers")
     if tiers:
-        lines += ["", f"Tiers (FashionSim): {tiers['right']} of {tiers['labelled']} labelled pairs it lists have the "
-                      "right tier (true pairs exact or duplicate; colourway and look-alike pairs neither)."]
+        lines += ["", f"Tiers (FashionSim), of the {tiers['labelled']} labelled pairs it lists: {tiers['right']} "
+                      f"({tiers['right'] / tiers['labelled']:.3f}) are duplicates or not as labelled (true pairs exact "
+                      f"or duplicate, colourway and look-alike pairs neither); {tiers['right_strict']} "
+                      f"({tiers['right_strict'] / tiers['labelled']:.3f}) have exactly the right tier (colourways "
+                      "variant, look-alikes similar). Tiers given per label: " +
+                      "; ".join(f"{label}: " + ", ".join(f"{t} {n}" for t, n in sorted(row.items()))
+                                for label, row in sorted(tiers["confusion"].items())) + "."]
     if search:
         lines += ["", f"Visual search (FashionSim): the original (or a copy of it) is the first result for "
                       f"{search['variant_recall_at_1']:.3f} of variant queries and in the top 10 for "

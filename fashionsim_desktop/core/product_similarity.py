@@ -21,6 +21,7 @@ from ..store.catalog import Catalog
 ENCODE_BATCH = 4096  # embeddings read and encoded at a time: 26 MB of float32 input
 # Each picture's nearest products looked at for variants: a product rarely has more than 10 colours and shots.
 PRODUCT_NEIGHBOURS = 10
+NEIGHBOURS_DONE_KEY = "product_neighbours_done_for"  # meta: the product index and rules whose variants are stored
 
 Progress = Optional[Callable[[int, int], None]]
 
@@ -37,9 +38,11 @@ def update_product_vectors(catalog: Catalog, model_id: str, encoder: ProductEnco
 
 
 def build_product_index(catalog: Catalog, head_id: str, on_progress: Progress = None) -> None:
+    shas = catalog.product_vector_shas(head_id)
+    if not shas or ann.holds_exactly(catalog.directory, head_id, catalog.get_meta(ann.PRODUCTS_FINGERPRINT_KEY),
+                                     shas, name=ann.PRODUCTS):
+        return  # nothing to index, or the saved index already holds these pictures
     shas, vectors = catalog.product_vectors(head_id)
-    if not shas:
-        return
     fingerprint = ann.build(catalog.directory, shas, vectors, head_id, on_progress, name=ann.PRODUCTS)
     catalog.set_meta(ann.PRODUCTS_FINGERPRINT_KEY, fingerprint)
 
@@ -55,32 +58,32 @@ def tier_basis(head_id: str) -> str:
 
 def update_pair_tiers(catalog: Catalog, head_id: str, on_progress: Progress = None) -> int:
     """Work out the tier of every candidate pair that has none yet (or only an unverified one and is verified
-    now); returns how many tiers were stored."""
+    now); returns how many tiers were stored. A run where nothing changed reads no vectors and parses nothing."""
     basis = tier_basis(head_id)
     catalog.forget_stale_tiers(basis)
-    stored = catalog.tiered_keys()  # key -> was it verified when its tier was worked out?
+    # The neighbours of an unchanged product index under unchanged rules were all stored by an earlier run.
+    neighbours_for = f"{catalog.get_meta(ann.PRODUCTS_FINGERPRINT_KEY)}|{basis}|{PRODUCT_NEIGHBOURS}"
+    searched = catalog.get_meta(NEIGHBOURS_DONE_KEY) == neighbours_for
+    todo = list(catalog.untiered_verified_rows(VERIFIER_VERSION))
+    if searched and not todo:
+        return 0
     shas, vectors = catalog.product_vectors(head_id)
     row_of = {sha: i for i, sha in enumerate(shas)}
-
-    def product_cosine(a: str, b: str) -> Optional[float]:
-        if a in row_of and b in row_of:
-            return float(vectors[row_of[a]] @ vectors[row_of[b]])
-        return None
-
     rows = []
-    verified = set()
-    for a, b, score, evidence in catalog.verified_rows(VERIFIER_VERSION):
-        verified.add((a, b))
-        if stored.get((a, b)) is True or a not in row_of or b not in row_of:
-            continue
-        pc = product_cosine(a, b)
-        lookalike, other_colour = _verdicts(evidence)
-        rows.append({"sha_a": a, "sha_b": b, "tier": classify(score, pc, lookalike, other_colour),
-                     "product_cosine": pc, "score": score, "basis": basis})
-    rows.extend({"sha_a": a, "sha_b": b, "tier": Tier.VARIANT, "product_cosine": pc, "score": None, "basis": basis}
-                for a, b, pc in _product_neighbours(catalog, head_id, shas, vectors, on_progress)
-                if (a, b) not in stored and (a, b) not in verified)
+    for a, b, score, evidence in todo:
+        if a in row_of and b in row_of:
+            pc = float(vectors[row_of[a]] @ vectors[row_of[b]])
+            rows.append({"sha_a": a, "sha_b": b, "tier": verified_tier(score, evidence, pc),
+                         "product_cosine": pc, "score": score, "basis": basis})
+    if not searched:
+        stored, verified = catalog.tiered_keys(), catalog.verified_keys(VERIFIER_VERSION)
+        rows.extend({"sha_a": a, "sha_b": b, "tier": Tier.VARIANT, "product_cosine": pc, "score": None,
+                     "basis": basis}
+                    for a, b, pc in _product_neighbours(catalog, head_id, shas, vectors, on_progress)
+                    if (a, b) not in stored and (a, b) not in verified)
     catalog.save_pair_tiers(rows)
+    if not searched:
+        catalog.set_meta(NEIGHBOURS_DONE_KEY, neighbours_for)
     return len(rows)
 
 
@@ -106,6 +109,12 @@ def _product_neighbours(catalog: Catalog, head_id: str, shas: list[str], vectors
     finally:
         index.close()
     return [(a, b, c) for (a, b), c in out.items()]
+
+
+def verified_tier(score: Optional[float], evidence: Optional[dict], product_cosine: Optional[float]) -> Tier:
+    """The tier of a verified pair, from its score, the verifier's evidence and (when known) its product cosine."""
+    lookalike, other_colour = _verdicts(evidence)
+    return classify(score, product_cosine, lookalike, other_colour)
 
 
 def _verdicts(evidence: Optional[dict]) -> tuple[bool, bool]:

@@ -80,7 +80,10 @@ def list_pairs(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE,
     products, closest first; every pair with any decision made."""
     tiers = frozenset(tiers)
     pairs = _duplicate_pairs(catalog, min_score) if tiers & DUPLICATE_TIERS else []
-    pairs = [p for p in pairs if p.tier in tiers]
+    # A threshold under the default is the curator asking to review lower-scored pairs as duplicates: they are
+    # listed with them, each with the tier the catalogue gives it ("variant: same garment, other colour").
+    lowered = Tier.DUPLICATE in tiers
+    pairs = [p for p in pairs if p.tier in tiers or (lowered and p.kind == "near")]
     for tier in sorted(tiers & PRODUCT_TIERS):
         pairs.extend(_product_pairs(catalog, tier, min_score))
     return pairs
@@ -148,8 +151,18 @@ def _duplicate_pairs(catalog: Catalog, min_score: float) -> list[Pair]:
         evidence.update(p["evidence"])
         (path_a, raw_a), (path_b, raw_b) = paths_of[a][0], paths_of[b][0]
         pairs.append(Pair(path_a, path_b, a, b, p["score"], "near", evidence,
-                          decisions.get((a, b), {}).get("decision"), raw_a, raw_b))
+                          decisions.get((a, b), {}).get("decision"), raw_a, raw_b,
+                          _stored_or_judged_tier(p), p["product_cosine"]))
     return pairs
+
+
+def _stored_or_judged_tier(pair: dict) -> Tier:
+    """The tier the catalogue stored for a verified pair, or (before the tier phase ran) the verifier's own."""
+    if pair.get("tier"):
+        return Tier(pair["tier"])
+    from .product_similarity import verified_tier
+
+    return verified_tier(pair["score"], pair["evidence"], None)
 
 
 def decide(catalog: Catalog, sha_a: str, sha_b: str, decision: Optional[str]) -> None:
@@ -239,7 +252,7 @@ def suggest_keeper(members: list[Member], catalog: Optional[Catalog] = None, has
     """The suggested keeper when the curator chose none, by the keeper policy (core/keeper.py). With the
     catalogue, the pictures themselves are compared (which one is the edited copy) under the curator's policy;
     without it, only the facts the members carry (pixels, format, age) can tell."""
-    from . import keeper  # OpenCV and faiss: loaded when a keeper is asked for, not with every review import
+    from . import keeper  # OpenCV: loaded when a keeper is asked for, not with every review import
 
     ctx = keeper.Context.of(catalog, has_product_data) if catalog is not None else None
     return keeper.choose(members, ctx).keeper

@@ -485,6 +485,12 @@ class Catalog(SimilarityStore):
             shas.append(sha)
         return shas, matrix[:len(shas)]
 
+    def embedded_shas(self, model_id: str) -> list[str]:
+        """The sha256 of every present picture embedded by this model, in the order `embeddings` gives them."""
+        sql = ("SELECT i.sha256 FROM images i WHERE i.model_id=? AND EXISTS "
+               "(SELECT 1 FROM files f WHERE f.sha256=i.sha256 AND f.status='ok') ORDER BY i.sha256")
+        return [sha for (sha,) in self._run(lambda: self.db.execute(sql, [model_id]).fetchall())]
+
     def image_facts(self, shas: Iterable[str]) -> dict[str, dict]:
         out = {}
         shas = list(shas)
@@ -512,20 +518,23 @@ class Catalog(SimilarityStore):
             self._run(lambda: self.db["verified"].upsert_all(rows, pk=("sha_a", "sha_b"), alter=False))
 
     def near_pairs(self, min_score: float, verifier: str) -> list[dict]:
-        """Verified pairs at or above min_score whose both pictures are present.
+        """Verified pairs at or above min_score whose both pictures are present, with their stored tier and product
+        cosine (None where the tier phase has not run yet).
 
         Evidence that does not parse (a damaged row) is left out with a warning; the pair and score stay."""
-        sql = ("SELECT v.sha_a, v.sha_b, v.cosine, v.score, v.evidence FROM verified v WHERE v.verifier=? "
+        sql = ("SELECT v.sha_a, v.sha_b, v.cosine, v.score, v.evidence, t.tier, t.product_cosine FROM verified v "
+               "LEFT JOIN pair_tiers t ON t.sha_a=v.sha_a AND t.sha_b=v.sha_b WHERE v.verifier=? "
                "AND v.score>=? AND EXISTS (SELECT 1 FROM files f WHERE f.sha256=v.sha_a AND f.status='ok') "
                "AND EXISTS (SELECT 1 FROM files f WHERE f.sha256=v.sha_b AND f.status='ok') ORDER BY v.score DESC")
         rows = self._run(lambda: self.db.execute(sql, [verifier, min_score]).fetchall())
         pairs, unreadable = [], 0
-        for a, b, c, s, e in rows:
+        for a, b, c, s, e, tier, product_cosine in rows:
             evidence = _parse_evidence(e)
             if evidence is None:
                 unreadable += 1
                 evidence = {}
-            pairs.append({"sha_a": a, "sha_b": b, "cosine": c, "score": s, "evidence": evidence})
+            pairs.append({"sha_a": a, "sha_b": b, "cosine": c, "score": s, "evidence": evidence, "tier": tier,
+                          "product_cosine": product_cosine})
         if unreadable:
             self.warn(f"The evidence of {unreadable} pair{'s' * (unreadable != 1)} could not be read and is left "
                       "out (the pairs are still listed). `fashionsim doctor` checks the catalogue.")

@@ -54,6 +54,13 @@ class SimilarityStore:
             self.db.conn.executemany("INSERT OR REPLACE INTO product_vectors (sha256, head_id, vector) "
                                      "VALUES (?, ?, ?)", rows)
 
+    def product_vector_shas(self, head_id: str) -> list[str]:
+        """The sha256 of every present picture with a product vector from this head, as `product_vectors` orders
+        them."""
+        sql = ("SELECT p.sha256 FROM product_vectors p WHERE p.head_id=? AND EXISTS "
+               "(SELECT 1 FROM files f WHERE f.sha256=p.sha256 AND f.status='ok') ORDER BY p.sha256")
+        return [sha for (sha,) in self._run(lambda: self.db.execute(sql, [head_id]).fetchall())]
+
     def product_vectors(self, head_id: str) -> tuple[list[str], np.ndarray]:
         """(sha256 list, float32 matrix) of every present picture's product vector from this head."""
         sql = ("SELECT p.sha256, p.vector FROM product_vectors p WHERE p.head_id=? AND EXISTS "
@@ -115,11 +122,15 @@ class SimilarityStore:
         return dict(self._run(lambda: self.db.execute("SELECT tier, count(*) FROM pair_tiers GROUP BY tier")
                               .fetchall()))
 
-    def verified_rows(self, verifier: str):
-        """(sha_a, sha_b, score, evidence dict or None) of every pair verified by this verifier, streamed."""
+    def untiered_verified_rows(self, verifier: str):
+        """(sha_a, sha_b, score, evidence dict or None), streamed, of the pairs verified by this verifier that have no
+        tier yet, or one stored before they were verified."""
         from .catalog import _parse_evidence
 
         cursor = self._run(lambda: self.db.execute(
-            "SELECT sha_a, sha_b, score, evidence FROM verified WHERE verifier=?", [verifier]))
+            "SELECT v.sha_a, v.sha_b, v.score, v.evidence FROM verified v LEFT JOIN pair_tiers t "
+            "ON t.sha_a=v.sha_a AND t.sha_b=v.sha_b WHERE v.verifier=? AND (t.sha_a IS NULL OR t.score IS NULL)",
+            [verifier]))
         for a, b, score, evidence in cursor:
             yield a, b, score, _parse_evidence(evidence)
+
