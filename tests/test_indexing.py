@@ -180,3 +180,53 @@ def test_every_copy_of_a_photo_pairs_with_every_other(tmp_path, model_path):
     _, pairs = index(folder, tmp_path / "cat", model_path)
     copies = {pair for pair in pair_names(pairs) if all(n.startswith("copy-") for n in pair)}
     assert len(copies) == 15  # 6 copies: every one of their 15 pairs, not only each copy's 3 nearest
+
+
+def _index_files(catalog_dir):
+    """(inode, mtime) of each saved ANN index: a rebuilt index is a new file (written beside, then renamed)."""
+    return {name: (os.stat(catalog_dir / name).st_ino, os.stat(catalog_dir / name).st_mtime_ns)
+            for name in ("vectors.ann", "products.ann")}
+
+
+def test_an_unchanged_folder_keeps_its_indexes_and_a_new_copy_is_still_found(small_catalog_folder, tmp_path,
+                                                                            model_path):
+    from PIL import Image, ImageOps
+
+    _, first = index(small_catalog_folder, tmp_path / "cat", model_path)
+    saved = _index_files(tmp_path / "cat")
+    report, again = index(small_catalog_folder, tmp_path / "cat", model_path)
+    assert report.pictures_decoded == 0 and report.pairs_verified == 0
+    assert _index_files(tmp_path / "cat") == saved  # neither index was built again
+    assert [(p.path_a, p.path_b, p.score, p.tier) for p in again] == [(p.path_a, p.path_b, p.score, p.tier)
+                                                                     for p in first]
+    # One new picture, a mirrored copy of an original: the indexes are rebuilt and its pair is found.
+    original = sorted((small_catalog_folder / "a").glob("*.jpg"))[5]
+    with Image.open(original) as im:
+        ImageOps.mirror(im.convert("RGB")).save(small_catalog_folder / "new-mirrored.jpg", quality=88)
+    report, pairs = index(small_catalog_folder, tmp_path / "cat", model_path)
+    assert report.pictures_decoded == 1
+    assert all(_index_files(tmp_path / "cat")[name] != saved[name] for name in saved)
+    assert frozenset(("new-mirrored.jpg", original.name)) in pair_names(pairs)
+
+
+def test_a_cancel_while_pairs_are_verified_leaves_the_rest_for_the_next_run(small_catalog_folder, tmp_path,
+                                                                             model_path, monkeypatch):
+    from fashionsim_desktop.core import indexer
+
+    _, reference = index(small_catalog_folder, tmp_path / "ref", model_path)
+    monkeypatch.setattr(indexer, "VERIFY_CHUNK", 1)  # this small folder's few pairs in several chunks
+    progress = Progress()
+
+    def cancel_mid_pairs(status):
+        if status.phase == "pairs" and status.done > 0:
+            progress.token.cancel()
+
+    progress.listener = cancel_mid_pairs
+    with pytest.raises(Cancelled):
+        index(small_catalog_folder, tmp_path / "cat", model_path, progress)
+    with Catalog(tmp_path / "cat") as catalog:
+        partial = catalog.db.execute("SELECT count(*) FROM verified").fetchone()[0]
+    report, resumed = index(small_catalog_folder, tmp_path / "cat", model_path)
+    assert partial > 0 and report.pairs_verified > 0  # the cancel came between chunks; the rest is done now
+    assert [(p.path_a, p.path_b, round(p.score, 3)) for p in resumed] == \
+        [(p.path_a, p.path_b, round(p.score, 3)) for p in reference]

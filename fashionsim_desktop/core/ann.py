@@ -126,6 +126,19 @@ def in_memory(shas: list[str], vectors: np.ndarray) -> AnnIndex:
     return AnnIndex(index=index, shas=shas, proj=proj)
 
 
+def holds_exactly(directory: Path, model_id: str, fingerprint: Optional[str], shas: list[str],
+                  name: str = "vectors") -> bool:
+    """Whether the saved index is sound and holds exactly these pictures, in this order: then building it again
+    would give the same index, and a run where nothing changed need not."""
+    index = load(directory, model_id, fingerprint, name)
+    if index is None:
+        return False
+    try:
+        return index.shas == shas
+    finally:
+        index.close()
+
+
 def load(directory: Path, model_id: str, fingerprint: Optional[str], name: str = "vectors") -> Optional[AnnIndex]:
     """The saved index (memory-mapped), or None when missing, built with another model, or not the files
     `fingerprint` (from `build`) describes: damaged, truncated or replaced. No fingerprint: None too."""

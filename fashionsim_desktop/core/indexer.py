@@ -14,7 +14,7 @@ from typing import Optional
 
 from . import ann, features, product_similarity, verify_worker
 from .embedder import model_id as compute_model_id, runnable_model
-from .pairs import VERIFIER_VERSION, candidate_pairs, locality_order
+from .pairs import VERIFIER_VERSION, candidate_pairs, candidates_basis, locality_order
 from .pool import default_workers, run_chunks
 from .product_vectors import ProductEncoder
 from .progress import Progress
@@ -26,6 +26,7 @@ from ..store.catalog import Catalog, raw_to_path, storage_error
 FEATURE_CHUNK = 16
 VERIFY_CHUNK = 48
 WRITE_BATCH = 256
+PAIRS_DONE_KEY = "pairs_done_for"  # meta: the candidates_basis() whose every candidate pair is verified
 
 
 @dataclass
@@ -196,16 +197,23 @@ class Indexer:
 
     def _build_index(self, progress: Progress, report: IndexReport) -> None:
         progress.update("index", 0, 1)
-        shas, vectors = self.catalog.embeddings(self.model_id)
-        if not shas:
-            progress.update("index", 1, 1)
+        shas = self.catalog.embedded_shas(self.model_id)
+        if not shas or ann.holds_exactly(self.catalog.directory, self.model_id,
+                                         self.catalog.get_meta(ann.FINGERPRINT_KEY), shas):
+            progress.update("index", 1, 1)  # nothing to index, or the saved index already holds these pictures
             return
+        shas, vectors = self.catalog.embeddings(self.model_id)
         fingerprint = ann.build(self.catalog.directory, shas, vectors, self.model_id,
                                 on_progress=lambda d, t: progress.update("index", d, t))
         self.catalog.set_meta(ann.FINGERPRINT_KEY, fingerprint)  # what search checks the files against
 
     def _verify_pairs(self, progress: Progress, report: IndexReport) -> None:
         progress.update("pairs", 0, 0)
+        # Every candidate of this index was verified by a finished run: the search would find none new.
+        done_for = candidates_basis(self.catalog.get_meta(ann.FINGERPRINT_KEY))
+        if self.catalog.get_meta(PAIRS_DONE_KEY) == done_for:
+            progress.update("pairs", 1, 1)
+            return
         shas, vectors = self.catalog.embeddings(self.model_id)
         index = ann.load(self.catalog.directory, self.model_id, self.catalog.get_meta(ann.FINGERPRINT_KEY))
         if index is None or len(shas) < 2:
@@ -232,4 +240,5 @@ class Indexer:
             done += VERIFY_CHUNK
             report.pairs_verified += len(rows)
             progress.update("pairs", min(done, total), total)
+        self.catalog.set_meta(PAIRS_DONE_KEY, done_for)  # not reached on a cancel or an error: redone next run
         progress.update("pairs", total, total)

@@ -9,11 +9,12 @@ photos (models/README.md).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import zlib
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-if TYPE_CHECKING:  # the verifier itself (OpenCV, faiss) runs in the workers: core/verify_worker.py
+if TYPE_CHECKING:  # the verifier itself (OpenCV) runs in the workers: core/verify_worker.py
     from .verify import Evidence
 
 # v2: pixels compared only from COMPARE_FROM_INLIERS matching details; v3: correlation where both show garment,
@@ -135,6 +136,13 @@ def _within(ev: Evidence, limits: dict) -> bool:
     """Pixels compared, structure at least as alike and colour at most as far apart as `limits` say."""
     return (ev.compared and ev.ncc >= limits["ncc"] and ev.agree >= limits["agree"]
             and ev.chroma <= limits["chroma"] and ev.lightness <= limits["lightness"])
+
+
+def candidates_basis(index_fingerprint: Optional[str]) -> str:
+    """What the candidate pairs of an index depend on: the index's files, the verifier and the rules above. A
+    finished pair phase records it; while it is unchanged, the next run has no candidate left to verify."""
+    rules = (VERIFIER_VERSION, NEIGHBOURS, NEAREST_VERIFIED, NEAREST_COSINE, CANDIDATE_COSINE, CLOSE_COPY_COSINE)
+    return f"{zlib.crc32((index_fingerprint or '').encode()):08x}/" + "/".join(map(str, rules))
 
 
 def candidate_pairs(index, shas: list[str], vectors: np.ndarray, skip: set[tuple[str, str]],
