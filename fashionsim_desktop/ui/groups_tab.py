@@ -44,6 +44,9 @@ class GroupsTab(QWidget):
         super().__init__(parent)
         self.session = None
         self.groups: list[list[Pair]] = []
+        # Worked out when the tab is shown: grouping every pair of a large catalogue takes seconds, which the
+        # window's opening (on the review tab) should not wait for.
+        self._stale = False
         self.merged: list = []  # merge groups (decided), read once per change, not on every click
         self._merged_asked = 0  # the latest summary question; older answers are dropped
         self.suggested: dict[tuple, object] = {}  # members' raw paths -> KeeperChoice, from a worker
@@ -126,6 +129,11 @@ class GroupsTab(QWidget):
         super().showEvent(event)
         self._configure_strip()  # the screen's pixel ratio is known once shown
 
+    def setVisible(self, visible: bool) -> None:
+        super().setVisible(visible)  # the tab widget shows its current page this way, window shown or not
+        if visible and self._stale:
+            self.refresh()
+
     def set_session(self, session) -> None:
         self.session = session
         self.merged = []
@@ -145,6 +153,10 @@ class GroupsTab(QWidget):
 
     # -- content ---------------------------------------------------------------------------------
     def refresh(self) -> None:
+        if self.isHidden() and self.session is not None:  # another tab is current: worked out when shown
+            self._stale = True
+            return
+        self._stale = False
         current = self.group_list.currentIndex().row()
         self.groups = candidate_groups(self.session.pairs, self.session.kept_apart()) if self.session else []
         self.group_model.clear()
