@@ -80,3 +80,17 @@ def test_search_by_tier_shows_the_query_and_names_a_paste(qtbot, indexed):
     finally:
         QGuiApplication.clipboard().clear()  # data left on the clipboard crashes Qt's clean-up at exit
     assert "pasted picture" in search.query_label.text()
+
+
+def test_reopening_shows_the_duplicates_at_once_and_the_variants_follow(qtbot, indexed):
+    window, folder, _ = indexed
+    duplicates = [p.key for p in window.session.pairs]
+    variants = sorted(p.key for p in window.session.variant_pairs)
+    assert duplicates and variants
+    assert window.open_folder(folder)  # the same catalogue again, as on the next morning
+    assert [p.key for p in window.review.model.pairs] == duplicates  # loaded before the window shows a pair
+    qtbot.waitUntil(lambda: sorted(p.key for p in window.session.variant_pairs) == variants, timeout=30_000)
+    review = window.review
+    review.kind_filter.setCurrentIndex(next(i for i, (_, tiers) in enumerate(TIER_CHOICES) if Tier.VARIANT in tiers))
+    assert sorted(p.key for p in review.model.pairs) == variants
+    qtbot.waitUntil(lambda: window.index_worker is None, timeout=120_000)  # the run it starts finds nothing new

@@ -21,7 +21,6 @@ from ..core.pairs import DEFAULT_MIN_SCORE
 from ..core.products import ImportReport, Mapping, ProductInfo, Table, import_products, read_table
 from ..core.review import MERGE, Pair, kept_apart, list_pairs, merge_groups
 from ..core.tiers import Tier
-from ..core.tiers import Tier
 from ..store.catalog import Catalog, raw_to_path, window_origin
 from ..store.locations import catalog_dir_for
 from .images import ImageCache
@@ -51,6 +50,7 @@ class CatalogSession(QObject):
         self.shared: set[str] = set()  # contents that belong to two or more product ids
         self.choices: dict[str, list[str]] = {"category": [], "colour": []}  # what the filters offer
         self.closed = False
+        self._generation = 0  # bumped by every load applied: a slower, older answer is dropped
 
     def close(self) -> None:
         self.closed = True
@@ -58,8 +58,24 @@ class CatalogSession(QObject):
 
     # -- data ------------------------------------------------------------------------------------
     def reload(self) -> None:
-        """Load files, pairs and errors now (used when opening, before any pair is shown)."""
-        self._apply(self._snapshot(self.catalog))
+        """Load files, the duplicate pairs and errors now (used when opening, before any pair is shown). The
+        variants follow from a worker: a catalogue has several times more of them, and the first pair shown is a
+        duplicate."""
+        self._apply(self._snapshot(self.catalog, variants=False))
+        generation, catalog_dir, min_score = self._generation, self.catalog_dir, self.min_score
+
+        def job(progress):
+            with Catalog(catalog_dir, create=False) as catalog:
+                return list_pairs(catalog, min_score, [Tier.VARIANT])
+
+        worker = Worker(job)
+        worker.signals.result.connect(lambda pairs: self._variants_loaded(pairs, generation))
+        self.pool.start(worker)
+
+    def _variants_loaded(self, pairs: list[Pair], generation: int) -> None:
+        if not self.closed and generation == self._generation:  # not overtaken by a newer load
+            self.variant_pairs = pairs
+            self.pairsChanged.emit()
 
     def reload_async(self, then: Optional[Callable[[], None]] = None,
                      done: Optional[Callable[[], None]] = None) -> Worker:
@@ -80,18 +96,20 @@ class CatalogSession(QObject):
             worker.signals.finished.connect(done)
         return self.pool.start(worker)
 
-    def _snapshot(self, catalog: Catalog) -> tuple:
+    def _snapshot(self, catalog: Catalog, variants: bool = True) -> tuple:
         files = {f["path_raw"]: f for f in catalog.present_files()}
         products = catalog.products_of({f["sha256"] for f in files.values()})
         infos = [i for group in products.values() for i in group]
         choices = {field: sorted({getattr(i, field) for i in infos if getattr(i, field)}, key=str.casefold)
                    for field in ("category", "colour")}  # here, off the UI thread: 100,000 products take a while
-        return (files, list_pairs(catalog, self.min_score), list_pairs(catalog, self.min_score, [Tier.VARIANT]),
-                catalog.file_errors(), products, catalog.shared_photos(), choices)
+        variant_pairs = list_pairs(catalog, self.min_score, [Tier.VARIANT]) if variants else []
+        return (files, list_pairs(catalog, self.min_score), variant_pairs, catalog.file_errors(), products,
+                catalog.shared_photos(), choices)
 
     def _apply(self, snapshot: tuple) -> None:
         (self.files, self.pairs, self.variant_pairs, self.error_rows, self.products, self.shared,
          self.choices) = snapshot
+        self._generation += 1
         self.pairsChanged.emit()
 
     def abs_path(self, raw: bytes) -> str:
