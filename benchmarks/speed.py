@@ -89,10 +89,15 @@ def synthetic_batches(n: int, dim: int, rng: np.random.Generator, batch: int = 5
 
 
 def synthetic_image_rows(start: int, vectors: np.ndarray) -> list[dict]:
-    """`images` rows for pictures start, start + 1, ... with these embeddings."""
-    return [{"sha256": f"{i:064x}", "width": 360, "height": 540, "format": "JPEG", "phash": "0" * 16,
-             "dhash": "0" * 16, "embedding": v.tobytes(), "model_id": "synthetic"}
-            for i, v in enumerate(vectors, start)]
+    """`images` rows for pictures start, start + 1, ... with these embeddings, stored as the app stores them."""
+    from fashionsim_desktop.store import vector_codec
+
+    rows = []
+    for i, v in enumerate(vectors, start):
+        blob, fmt = vector_codec.encode(v)
+        rows.append({"sha256": f"{i:064x}", "width": 360, "height": 540, "format": "JPEG", "phash": "0" * 16,
+                     "dhash": "0" * 16, "embedding": blob, "embedding_format": fmt, "model_id": "synthetic"})
+    return rows
 
 
 def synthetic_file_rows(start: int, count: int, status: str) -> list[dict]:

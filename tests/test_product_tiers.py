@@ -11,6 +11,8 @@ from collections import defaultdict
 
 from PIL import Image
 
+from fashionsim_desktop.store.catalog import SCHEMA_VERSION
+
 from .conftest import REPO, SHARED, hm_image
 from .test_cli import run
 
@@ -126,7 +128,7 @@ def test_catalogue_from_release_0_3_0_gains_tiers_without_decoding(tmp_path, iso
     out = run("index", folder, "--catalog", catalog_dir, home=isolated_home).stdout
     assert "(0 pictures decoded" in out
     with sqlite3.connect(catalog_dir / "catalog.sqlite") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("SELECT sha_a, sha_b, decision FROM decisions ORDER BY 1, 2").fetchall() == before
         assert db.execute("SELECT sha256, path_raw FROM keepers").fetchall() == keepers
         assert db.execute("SELECT count(*) FROM product_vectors").fetchone()[0] == 14

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fashionsim_desktop.store import vector_codec
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RAY = Path(sys.executable).with_name("ray")
 WORKERS = 2
@@ -167,8 +169,8 @@ def stored(catalog: Path) -> dict:
             "files": db.execute("SELECT path_raw, sha256, status, error FROM files ORDER BY path_raw").fetchall(),
             "images": {r[0]: r[1:] for r in db.execute(
                 "SELECT sha256, width, height, format, phash, dhash, model_id FROM images")},
-            "embeddings": {sha: np.frombuffer(blob, np.float32) for sha, blob in db.execute(
-                "SELECT sha256, embedding FROM images")},
+            "embeddings": {sha: vector_codec.decode(blob, fmt) for sha, blob, fmt in db.execute(
+                "SELECT sha256, embedding, embedding_format FROM images")},
             "verified": {(a, b): (cos, score) for a, b, cos, score in db.execute(
                 "SELECT sha_a, sha_b, cosine, score FROM verified")},
         }

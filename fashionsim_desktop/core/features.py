@@ -21,6 +21,7 @@ from .embedder import Embedder
 from .hashing import compute_hashes
 from .imaging import DecodeError, decode, read_image_file
 from .workcopies import WorkingCopies
+from ..store import vector_codec
 
 _embedder: Optional[Embedder] = None
 _copies: Optional[WorkingCopies] = None
@@ -66,6 +67,6 @@ def compute_chunk(items: list[tuple[str, str, bool]]) -> tuple[list[dict], list[
     if pictures:
         vectors = _embedder.embed(pictures)
         for row, vector in zip(rows, vectors):
-            row["embedding"] = vector.astype("float32").tobytes()
+            row["embedding"], row["embedding_format"] = vector_codec.encode(vector)
             row["model_id"] = _embedder.model_id
     return rows, errors, changed

@@ -29,9 +29,10 @@ import sqlite_utils
 from ..core.errors import CatalogError
 from ..core.products import ProductInfo, match_waiting
 from .journal import DecisionJournal
+from . import vector_codec
 from .similarity import SimilarityStore
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_NAME = "catalog.sqlite"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SESSIONS_DIR = "open-sessions"  # one marker per open connection; a marker of a dead process = unclean shutdown
@@ -186,6 +187,7 @@ class Catalog(SimilarityStore):
             self._upgrade_to_v3()
             self._upgrade_to_v4()
             self._upgrade_to_v5()
+            self._upgrade_to_v6()
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             conn.execute("COMMIT")
         finally:
@@ -303,6 +305,10 @@ class Catalog(SimilarityStore):
             with self.transaction():
                 self._upgrade_to_v5()  # store/similarity.py: product vectors and pair tiers
                 conn.execute("PRAGMA user_version=5")
+        if version < 6:
+            with self.transaction():
+                self._upgrade_to_v6()
+                conn.execute("PRAGMA user_version=6")
 
     def _schema_v1(self) -> None:
         db = self.db
@@ -330,6 +336,12 @@ class Catalog(SimilarityStore):
             "by": str, "undone": int,
         }, pk="id")
         db["keepers"].create({"sha256": str, "chosen_at": float, "chosen_by": str}, pk="sha256")
+
+    def _upgrade_to_v6(self) -> None:
+        """Embeddings written from now on take 8 bits a value (store/vector_codec.py); older rows keep float32
+        (NULL)."""
+        if "embedding_format" not in self.db["images"].columns_dict:
+            self.db.execute("ALTER TABLE images ADD COLUMN embedding_format TEXT")
 
     def _upgrade_to_v2(self) -> None:
         """Files are identified by their raw path bytes (two names that display alike never collide); the
@@ -473,10 +485,10 @@ class Catalog(SimilarityStore):
             return [], np.zeros((0, 0), np.float32)
         shas: list[str] = []
         matrix: Optional[np.ndarray] = None
-        cursor = self._run(lambda: self.db.execute(f"SELECT i.sha256, i.embedding {where} ORDER BY i.sha256",
-                                                   [model_id]))
-        for row, (sha, blob) in enumerate(cursor):
-            vector = np.frombuffer(blob, dtype=np.float32)
+        cursor = self._run(lambda: self.db.execute(
+            f"SELECT i.sha256, i.embedding, i.embedding_format {where} ORDER BY i.sha256", [model_id]))
+        for row, (sha, blob, fmt) in enumerate(cursor):
+            vector = vector_codec.decode(blob, fmt)
             if matrix is None:
                 matrix = np.empty((count, vector.shape[0]), np.float32)
             if row >= count:

@@ -16,6 +16,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from . import vector_codec
+
 VECTOR_DTYPE = np.float16
 
 
@@ -39,14 +41,16 @@ class SimilarityStore:
 
     def embeddings_of(self, shas: list[str]) -> np.ndarray:
         """float32 embeddings of these pictures, in this order (every one must have an embedding)."""
-        by_sha: dict[str, bytes] = {}
+        by_sha: dict[str, tuple[bytes, str]] = {}
         for start in range(0, len(shas), 500):
             chunk = shas[start:start + 500]
-            sql = f"SELECT sha256, embedding FROM images WHERE sha256 IN ({','.join('?' * len(chunk))})"
-            by_sha.update(self._run(lambda: self.db.execute(sql, chunk).fetchall()))
+            sql = (f"SELECT sha256, embedding, embedding_format FROM images "
+                   f"WHERE sha256 IN ({','.join('?' * len(chunk))})")
+            by_sha.update((sha, (blob, fmt)) for sha, blob, fmt in self._run(
+                lambda: self.db.execute(sql, chunk).fetchall()))
         if not shas:
             return np.zeros((0, 0), np.float32)
-        return np.stack([np.frombuffer(by_sha[s], dtype=np.float32) for s in shas])
+        return np.stack([vector_codec.decode(*by_sha[s]) for s in shas])
 
     def save_product_vectors(self, shas: list[str], vectors: np.ndarray, head_id: str) -> None:
         rows = [(sha, head_id, v.astype(VECTOR_DTYPE).tobytes()) for sha, v in zip(shas, vectors)]
