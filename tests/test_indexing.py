@@ -23,6 +23,18 @@ def index(folder, catalog_dir, model_path, progress=None):
         return report, list_pairs(catalog)
 
 
+def cancelled_during(phase: str) -> Progress:
+    """A progress whose user presses Cancel once `phase` has done some of its work."""
+    progress = Progress()
+
+    def cancel(status):
+        if status.phase == phase and status.done > 0:
+            progress.token.cancel()
+
+    progress.listener = cancel
+    return progress
+
+
 def pair_names(pairs):
     return {frozenset((os.path.basename(p.path_a), os.path.basename(p.path_b))) for p in pairs}
 
@@ -92,15 +104,8 @@ def test_other_model_forces_reembedding(small_catalog_folder, tmp_path, model_pa
 
 def test_cancel_then_resume_gives_the_same_catalogue(small_catalog_folder, tmp_path, model_path):
     _, reference = index(small_catalog_folder, tmp_path / "ref", model_path)
-    progress = Progress()
-
-    def cancel_mid_features(status):
-        if status.phase == "features" and status.done > 0:
-            progress.token.cancel()
-
-    progress.listener = cancel_mid_features
     with pytest.raises(Cancelled):
-        index(small_catalog_folder, tmp_path / "cat", model_path, progress)
+        index(small_catalog_folder, tmp_path / "cat", model_path, cancelled_during("features"))
     with Catalog(tmp_path / "cat") as catalog:
         partial = catalog.db.execute("SELECT count(*) FROM images").fetchone()[0]
     total = len({p for p in small_catalog_folder.rglob("*.*")}) - 1
@@ -215,15 +220,8 @@ def test_a_cancel_while_pairs_are_verified_leaves_the_rest_for_the_next_run(smal
 
     _, reference = index(small_catalog_folder, tmp_path / "ref", model_path)
     monkeypatch.setattr(indexer, "VERIFY_CHUNK", 1)  # this small folder's few pairs in several chunks
-    progress = Progress()
-
-    def cancel_mid_pairs(status):
-        if status.phase == "pairs" and status.done > 0:
-            progress.token.cancel()
-
-    progress.listener = cancel_mid_pairs
     with pytest.raises(Cancelled):
-        index(small_catalog_folder, tmp_path / "cat", model_path, progress)
+        index(small_catalog_folder, tmp_path / "cat", model_path, cancelled_during("pairs"))
     with Catalog(tmp_path / "cat") as catalog:
         partial = catalog.db.execute("SELECT count(*) FROM verified").fetchone()[0]
     report, resumed = index(small_catalog_folder, tmp_path / "cat", model_path)
