@@ -94,3 +94,5 @@ def test_reopening_shows_the_duplicates_at_once_and_the_variants_follow(qtbot, i
     review.kind_filter.setCurrentIndex(next(i for i, (_, tiers) in enumerate(TIER_CHOICES) if Tier.VARIANT in tiers))
     assert sorted(p.key for p in review.model.pairs) == variants
     qtbot.waitUntil(lambda: window.index_worker is None, timeout=120_000)  # the run it starts finds nothing new
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Up to date:"), timeout=30_000)
+    assert "none new or changed" in window.statusBar().currentMessage()

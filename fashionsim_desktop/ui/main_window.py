@@ -263,9 +263,12 @@ class MainWindow(QMainWindow):
     def _indexing_done(self, report) -> None:
         def announce():
             decided, total = self.review.model.counts()
-            self.statusBar().showMessage(
-                f"Indexed {report.files_seen} files: {report.pictures_decoded} pictures read, {report.errors} "
-                f"unreadable. {total - decided} of {total} pairs left to review.", 15000)
+            if report.files_new_or_changed or report.files_missing or report.pictures_decoded:
+                done = (f"Indexed {report.files_seen} files: {report.pictures_decoded} new or changed pictures "
+                        f"read, {report.errors} unreadable.")
+            else:  # "0 pictures read" would read like a failure
+                done = f"Up to date: {report.files_seen} files checked, none new or changed."
+            self.statusBar().showMessage(f"{done} {total - decided} of {total} pairs left to review.", 15000)
 
         self.search.invalidate_index()  # the next query loads the new index
         self._refresh_all(then=announce)
